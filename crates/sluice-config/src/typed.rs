@@ -1,0 +1,327 @@
+//! The checked configuration the gateway runs on.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::ConfigError;
+use crate::raw::{RawModel, RawPolicy, RawProvider, RawServer};
+
+/// A validated configuration. Cheap to share: the gateway holds it in an `Arc` and swaps the
+/// whole thing on reload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub providers: BTreeMap<String, Arc<ProviderConfig>>,
+    pub models: BTreeMap<String, ModelConfig>,
+    pub policies: BTreeMap<String, PolicyConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    pub max_body_bytes: u64,
+    pub shutdown_grace: Duration,
+    pub reload_debounce: Duration,
+}
+
+/// Everything needed to build a provider's HTTP client. Compared on reload so that an
+/// unchanged provider keeps its warm connection pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderConfig {
+    pub name: String,
+    /// Without a trailing slash; endpoints are appended (`/chat/completions`).
+    pub base_url: String,
+    pub api_key_env: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub stream_idle_timeout: Duration,
+    pub max_retries: u32,
+    pub retry_initial_backoff: Duration,
+    pub retry_max_backoff: Duration,
+    pub http2_prior_knowledge: bool,
+    pub pool_max_idle_per_host: usize,
+    pub pool_idle_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelConfig {
+    pub name: String,
+    pub provider: String,
+    /// The name sent upstream in the request's `model` field.
+    pub upstream_model: String,
+    pub pricing: Option<Pricing>,
+}
+
+/// USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pricing {
+    pub input: f64,
+    pub output: f64,
+    pub cached_input: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Always the target, then the fallbacks in order.
+    Static,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyConfig {
+    pub name: String,
+    pub strategy: Strategy,
+    pub target: String,
+    pub fallbacks: Vec<String>,
+    pub baseline: Option<String>,
+}
+
+impl PolicyConfig {
+    /// Target first, then fallbacks: the order in which a request tries models.
+    pub fn chain(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.target.as_str()).chain(self.fallbacks.iter().map(String::as_str))
+    }
+}
+
+const SECTIONS: &[&str] = &["server", "providers", "models", "policies"];
+
+impl Config {
+    /// Checks a parsed document (YAML after env overrides) and returns every problem found.
+    pub fn from_value(doc: &Value) -> Result<Config, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let Some(top) = doc.as_object() else {
+            return Err(vec![ConfigError::new("", "expected a mapping at the top level")]);
+        };
+        for key in top.keys() {
+            if !SECTIONS.contains(&key.as_str()) {
+                errors.push(ConfigError::new(
+                    key.clone(),
+                    format!("unknown section, expected one of: {}", SECTIONS.join(", ")),
+                ));
+            }
+        }
+
+        let server: RawServer = match top.get("server") {
+            Some(v) => section(v, "server", &mut errors).unwrap_or_default(),
+            None => RawServer::default(),
+        };
+        let raw_providers: BTreeMap<String, RawProvider> = entries(top.get("providers"), "providers", &mut errors);
+        let raw_models: BTreeMap<String, RawModel> = entries(top.get("models"), "models", &mut errors);
+        let raw_policies: BTreeMap<String, RawPolicy> = entries(top.get("policies"), "policies", &mut errors);
+
+        if server.max_body_bytes == 0 {
+            errors.push(ConfigError::new("server.max_body_bytes", "must be greater than 0"));
+        }
+
+        let mut providers = BTreeMap::new();
+        for (name, p) in raw_providers {
+            let path = format!("providers.{name}");
+            if let Some(provider) = check_provider(&name, p, &path, &mut errors) {
+                providers.insert(name, Arc::new(provider));
+            }
+        }
+
+        let mut models = BTreeMap::new();
+        for (name, m) in raw_models {
+            let path = format!("models.{name}");
+            if !providers.contains_key(&m.provider) && !errors.iter().any(|e| e.path.starts_with(&format!("providers.{}", m.provider))) {
+                errors.push(ConfigError::new(
+                    format!("{path}.provider"),
+                    format!("unknown provider '{}'{}", m.provider, one_of(providers.keys())),
+                ));
+            }
+            let pricing = m.pricing.map(|p| {
+                let cached_input = p.cached_input.unwrap_or(p.input);
+                for (field, v) in [("input", p.input), ("output", p.output), ("cached_input", cached_input)] {
+                    if !(v.is_finite() && v >= 0.0) {
+                        errors.push(ConfigError::new(
+                            format!("{path}.pricing.{field}"),
+                            format!("expected a non-negative price in USD per million tokens, got {v}"),
+                        ));
+                    }
+                }
+                Pricing { input: p.input, output: p.output, cached_input }
+            });
+            let upstream_model = m.upstream_model.unwrap_or_else(|| name.clone());
+            if upstream_model.is_empty() {
+                errors.push(ConfigError::new(format!("{path}.upstream_model"), "must not be empty"));
+            }
+            models.insert(name.clone(), ModelConfig { name, provider: m.provider, upstream_model, pricing });
+        }
+
+        let mut policies = BTreeMap::new();
+        for (name, p) in raw_policies {
+            let path = format!("policies.{name}");
+            let strategy = match p.strategy.as_str() {
+                "static" => Strategy::Static,
+                other => {
+                    errors.push(ConfigError::new(
+                        format!("{path}.strategy"),
+                        format!("unknown strategy '{other}', expected: static"),
+                    ));
+                    Strategy::Static
+                }
+            };
+            let mut check_model = |field: String, model: &str| {
+                if !models.contains_key(model) {
+                    errors.push(ConfigError::new(
+                        field,
+                        format!("unknown model '{model}'{}", one_of(models.keys())),
+                    ));
+                }
+            };
+            check_model(format!("{path}.target"), &p.target);
+            for (i, f) in p.fallbacks.iter().enumerate() {
+                check_model(format!("{path}.fallbacks[{i}]"), f);
+            }
+            if let Some(b) = &p.baseline {
+                check_model(format!("{path}.baseline"), b);
+            }
+            let mut seen = vec![p.target.as_str()];
+            for (i, f) in p.fallbacks.iter().enumerate() {
+                if seen.contains(&f.as_str()) {
+                    errors.push(ConfigError::new(
+                        format!("{path}.fallbacks[{i}]"),
+                        format!("'{f}' already appears earlier in the chain"),
+                    ));
+                }
+                seen.push(f);
+            }
+            policies.insert(
+                name.clone(),
+                PolicyConfig { name, strategy, target: p.target, fallbacks: p.fallbacks, baseline: p.baseline },
+            );
+        }
+
+        if errors.is_empty() {
+            Ok(Config {
+                server: ServerConfig {
+                    max_body_bytes: server.max_body_bytes,
+                    shutdown_grace: server.shutdown_grace,
+                    reload_debounce: server.reload_debounce,
+                },
+                providers,
+                models,
+                policies,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Every name a client may put in `model`: policies first, then models not shadowed by
+    /// a policy of the same name.
+    pub fn exposed_names(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.policies.keys().map(|k| (k.as_str(), true)).chain(
+            self.models
+                .keys()
+                .filter(|k| !self.policies.contains_key(*k))
+                .map(|k| (k.as_str(), false)),
+        )
+    }
+}
+
+fn check_provider(name: &str, p: RawProvider, path: &str, errors: &mut Vec<ConfigError>) -> Option<ProviderConfig> {
+    let before = errors.len();
+    let base_url = p.base_url.trim_end_matches('/').to_owned();
+    match http::Uri::try_from(base_url.as_str()) {
+        Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {}
+        _ => errors.push(ConfigError::new(
+            format!("{path}.base_url"),
+            format!("expected an http:// or https:// URL such as https://api.openai.com/v1, got '{}'", p.base_url),
+        )),
+    }
+    if let Some(env) = &p.api_key_env {
+        if env.is_empty() || env.contains('=') || env.contains('\0') {
+            errors.push(ConfigError::new(
+                format!("{path}.api_key_env"),
+                format!("expected the name of an environment variable, got '{env}'"),
+            ));
+        }
+    }
+    let mut headers = Vec::new();
+    for (k, v) in p.headers {
+        if http::HeaderName::try_from(k.as_str()).is_err() {
+            errors.push(ConfigError::new(format!("{path}.headers.{k}"), "not a valid HTTP header name"));
+        } else if http::HeaderValue::try_from(v.as_str()).is_err() {
+            errors.push(ConfigError::new(format!("{path}.headers.{k}"), "not a valid HTTP header value"));
+        } else if k.eq_ignore_ascii_case("authorization") && p.api_key_env.is_some() {
+            errors.push(ConfigError::new(
+                format!("{path}.headers.{k}"),
+                "conflicts with api_key_env, which already sets Authorization",
+            ));
+        }
+        headers.push((k, v));
+    }
+    for (field, d) in [("connect_timeout", p.connect_timeout), ("timeout", p.timeout), ("stream_idle_timeout", p.stream_idle_timeout)] {
+        if d.is_zero() {
+            errors.push(ConfigError::new(format!("{path}.{field}"), "must be greater than 0"));
+        }
+    }
+    if p.retry_initial_backoff > p.retry_max_backoff {
+        errors.push(ConfigError::new(
+            format!("{path}.retry_initial_backoff"),
+            "must not exceed retry_max_backoff",
+        ));
+    }
+    (errors.len() == before).then(|| ProviderConfig {
+        name: name.to_owned(),
+        base_url,
+        api_key_env: p.api_key_env,
+        headers,
+        connect_timeout: p.connect_timeout,
+        timeout: p.timeout,
+        stream_idle_timeout: p.stream_idle_timeout,
+        max_retries: p.max_retries,
+        retry_initial_backoff: p.retry_initial_backoff,
+        retry_max_backoff: p.retry_max_backoff,
+        http2_prior_knowledge: p.http2_prior_knowledge,
+        pool_max_idle_per_host: p.pool_max_idle_per_host,
+        pool_idle_timeout: p.pool_idle_timeout,
+    })
+}
+
+fn one_of<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let names: Vec<&str> = names.map(String::as_str).collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(", expected one of: {}", names.join(", "))
+    }
+}
+
+fn section<T: DeserializeOwned>(v: &Value, path: &str, errors: &mut Vec<ConfigError>) -> Option<T> {
+    match serde_path_to_error::deserialize::<_, T>(v) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let inner = e.path().to_string();
+            let full = if inner == "." || inner.is_empty() { path.to_owned() } else { format!("{path}.{inner}") };
+            errors.push(ConfigError::new(full, e.into_inner().to_string()));
+            None
+        }
+    }
+}
+
+/// Deserialises each entry of a map section on its own, so every broken entry is reported.
+fn entries<T: DeserializeOwned>(v: Option<&Value>, path: &str, errors: &mut Vec<ConfigError>) -> BTreeMap<String, T> {
+    let mut out = BTreeMap::new();
+    match v {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (k, v) in map {
+                if k.is_empty() {
+                    errors.push(ConfigError::new(path, "names must not be empty"));
+                    continue;
+                }
+                if let Some(t) = section(v, &format!("{path}.{k}"), errors) {
+                    out.insert(k.clone(), t);
+                }
+            }
+        }
+        Some(_) => errors.push(ConfigError::new(path, "expected a mapping of names to entries")),
+    }
+    out
+}

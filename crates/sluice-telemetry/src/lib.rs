@@ -1,0 +1,113 @@
+//! Sluice's Prometheus metrics.
+//!
+//! Every family is registered once, in [`Metrics::new`], on a registry of our own (not the
+//! global default), so tests can build as many gateways as they like in one process. Label
+//! values come from config (policy, route, provider names) or from small fixed sets (status
+//! class, error kind), never from user input, so cardinality stays bounded.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+/// Buckets for whole requests: LLM calls range from milliseconds (cache, local) to minutes.
+const DURATION_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0,
+];
+
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by policy, route (the model that answered, or `none`) and status class.
+    pub requests: IntCounterVec,
+    pub request_duration: HistogramVec,
+    /// Attempts beyond the first against one provider.
+    pub upstream_retries: IntCounterVec,
+    /// Failed upstream attempts by provider and kind (connect, timeout, status_429, ...).
+    pub upstream_errors: IntCounterVec,
+    /// A request moving from one target of its chain to the next.
+    pub fallbacks: IntCounterVec,
+    pub config_reloads: IntCounterVec,
+    pub in_flight: IntGauge,
+    pub build_info: IntGaugeVec,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("sluice_requests_total", "Chat completion requests by policy, route and status class"),
+            &["policy", "route", "status"],
+        )?;
+        let request_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "sluice_request_duration_seconds",
+                "Time from request received to last response byte sent",
+            )
+            .buckets(DURATION_BUCKETS.to_vec()),
+            &["policy", "route"],
+        )?;
+        let upstream_retries = IntCounterVec::new(
+            Opts::new("sluice_upstream_retries_total", "Upstream attempts beyond the first"),
+            &["provider"],
+        )?;
+        let upstream_errors = IntCounterVec::new(
+            Opts::new("sluice_upstream_errors_total", "Failed upstream attempts by kind"),
+            &["provider", "kind"],
+        )?;
+        let fallbacks = IntCounterVec::new(
+            Opts::new("sluice_fallbacks_total", "Requests moved to the next target of their chain"),
+            &["policy", "from", "to"],
+        )?;
+        let config_reloads = IntCounterVec::new(
+            Opts::new("sluice_config_reloads_total", "Config reloads by result (ok, failed)"),
+            &["result"],
+        )?;
+        let in_flight = IntGauge::new("sluice_requests_in_flight", "Requests being served now")?;
+        let build_info = IntGaugeVec::new(
+            Opts::new("sluice_build_info", "Always 1; labels carry the build"),
+            &["version"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(request_duration.clone()))?;
+        registry.register(Box::new(upstream_retries.clone()))?;
+        registry.register(Box::new(upstream_errors.clone()))?;
+        registry.register(Box::new(fallbacks.clone()))?;
+        registry.register(Box::new(config_reloads.clone()))?;
+        registry.register(Box::new(in_flight.clone()))?;
+        registry.register(Box::new(build_info.clone()))?;
+        build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        for r in ["ok", "failed"] {
+            config_reloads.with_label_values(&[r]);
+        }
+        Ok(Metrics {
+            registry,
+            requests,
+            request_duration,
+            upstream_retries,
+            upstream_errors,
+            fallbacks,
+            config_reloads,
+            in_flight,
+            build_info,
+        })
+    }
+
+    /// The Prometheus text exposition of every family.
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        // Encoding into a Vec only fails on malformed metric families, which `new` rules out.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        out
+    }
+}
+
+/// `2xx`, `4xx`, `5xx`: the status label, bounded to a handful of values.
+pub fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
