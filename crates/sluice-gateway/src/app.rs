@@ -1,0 +1,139 @@
+//! The HTTP surface and the tower stack around it.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http::{header, HeaderValue, StatusCode};
+use sluice_api::models::{ModelList, ModelObject};
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::chat::chat_completions;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The whole application. Layers read outermost first, in the order a request meets them
+/// (DESIGN.md's request path); later issues slot auth, budgets and routing in between.
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        // Clients configured with a base URL lacking `/v1` still work.
+        .route("/chat/completions", post(chat_completions))
+        .route("/v1/models", get(list_models))
+        .route("/models", get(list_models))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+
+    api.layer(
+        ServiceBuilder::new()
+            // 1. request id in: keep the client's `x-request-id`, or mint a UUID.
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            // 1. one span per request; fields are filled in as the request proceeds, and
+            //    the body stream is polled inside it.
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|req: &Request| {
+                        let id = req
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("-");
+                        tracing::info_span!(
+                            "request",
+                            id = %id,
+                            method = %req.method(),
+                            path = %req.uri().path(),
+                            policy = tracing::field::Empty,
+                            route = tracing::field::Empty,
+                            status = tracing::field::Empty,
+                            duration_ms = tracing::field::Empty,
+                        )
+                    })
+                    .on_request(())
+                    .on_response(())
+                    .on_body_chunk(())
+                    .on_eos(())
+                    .on_failure(()),
+            )
+            // 1. request id out: echo it on the response.
+            .layer(PropagateRequestIdLayer::x_request_id()),
+        // 2. limits: the body limit lives in the chat handler (it is hot-reloadable).
+    )
+}
+
+async fn list_models(State(state): State<Arc<AppState>>) -> Json<ModelList> {
+    let rt = state.runtime.load();
+    let cfg = &rt.config;
+    let data = cfg
+        .exposed_names()
+        .map(|(name, is_policy)| {
+            let detail = if is_policy {
+                let p = &cfg.policies[name];
+                serde_json::json!({"kind": "policy", "strategy": "static", "target": p.target, "fallbacks": p.fallbacks})
+            } else {
+                let m = &cfg.models[name];
+                serde_json::json!({"kind": "model", "provider": m.provider})
+            };
+            let owned_by = if is_policy { "sluice".to_owned() } else { cfg.models[name].provider.clone() };
+            ModelObject {
+                id: name.to_owned(),
+                object: "model".into(),
+                created: state.started_unix,
+                owned_by,
+                sluice: Some(detail),
+            }
+        })
+        .collect();
+    Json(ModelList::new(data))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Ready while serving; 503 once draining so load balancers move traffic elsewhere.
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let rt = state.runtime.load();
+    let missing: Vec<&str> = rt
+        .providers
+        .values()
+        .filter(|p| p.missing_key().is_some())
+        .map(|p| p.name())
+        .collect();
+    let (status, word) = if state.is_draining() {
+        (StatusCode::SERVICE_UNAVAILABLE, "draining")
+    } else {
+        (StatusCode::OK, "ready")
+    };
+    let body = serde_json::json!({
+        "status": word,
+        "config_generation": rt.generation,
+        "providers_missing_api_key": missing,
+    });
+    (status, Json(body)).into_response()
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let mut resp = state.metrics.render().into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::not_found(req.method(), req.uri().path())
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::method_not_allowed(req.method(), req.uri().path())
+}

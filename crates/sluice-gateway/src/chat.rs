@@ -1,0 +1,256 @@
+//! `POST /v1/chat/completions`: read and parse the body, resolve the route, try each model
+//! of the chain in order, relay the first success (streamed or not), and account for the
+//! request exactly once however it ends.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderName, HeaderValue};
+use sluice_api::chat::{ChatCompletionRequest, ResponseProbe};
+use sluice_api::Usage;
+use sluice_upstream::relay::{Relay, StreamEnd};
+use sluice_upstream::{AttemptLog, ResponseBody, UpstreamError, UpstreamResponse};
+use tower_http::request_id::RequestId;
+use tracing::Span;
+
+use crate::error::{describe, ApiError};
+use crate::policy;
+use crate::state::AppState;
+
+pub const ROUTE_HEADER: &str = "x-sluice-route";
+pub const REASON_HEADER: &str = "x-sluice-reason";
+
+/// Label used before a request could be matched to a policy or model.
+const NONE: &str = "none";
+
+pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let request_id = parts
+        .extensions
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let mut acct = Accounting::start(state.clone());
+    // One runtime for the whole request: a reload mid-request does not affect it.
+    let runtime = state.runtime.load_full();
+
+    // Limits: refuse oversized bodies before reading them when the client says the size.
+    let limit = runtime.config.server.max_body_bytes;
+    if content_length(&parts.headers).is_some_and(|len| len > limit) {
+        return acct.fail(ApiError::body_too_large(limit));
+    }
+    let bytes = match axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX)).await {
+        Ok(b) => b,
+        Err(e) if is_length_limit(&e) => return acct.fail(ApiError::body_too_large(limit)),
+        Err(e) => return acct.fail(ApiError::bad_body(e)),
+    };
+
+    // Parse: typed where we need it, everything else kept for the upstream.
+    let mut chat = match ChatCompletionRequest::from_slice(&bytes) {
+        Ok(c) => c,
+        Err(e) => return acct.fail(ApiError::parse(&e)),
+    };
+
+    // Route.
+    let Some(route) = policy::resolve(&runtime.config, &chat.model) else {
+        let names: Vec<&str> = runtime.config.exposed_names().map(|(n, _)| n).collect();
+        return acct.fail(ApiError::unknown_model(&chat.model, &names));
+    };
+    acct.policy = route.label.to_owned();
+    acct.span.record("policy", route.label);
+    let stream = chat.is_stream();
+
+    // Dispatch along the chain.
+    let mut reason = route.reason.clone();
+    let mut failures = Vec::new();
+    let mut last_error: Option<UpstreamError> = None;
+    for (i, model) in route.chain.iter().enumerate() {
+        let Some(provider) = runtime.providers.get(&model.provider) else {
+            continue;
+        };
+        chat.model.clone_from(&model.upstream_model);
+        let body = Bytes::from(chat.to_vec());
+        let mut log = AttemptLog::default();
+        let result = provider.chat(body, stream, &request_id, &mut log).await;
+        let metrics = &state.metrics;
+        if log.attempts > 1 {
+            metrics
+                .upstream_retries
+                .with_label_values(&[provider.name()])
+                .inc_by(u64::from(log.attempts - 1));
+        }
+        for kind in &log.failures {
+            metrics.upstream_errors.with_label_values(&[provider.name(), kind]).inc();
+        }
+        acct.route = model.name.clone();
+        match result {
+            Ok(resp) => return acct.relay(resp, &model.name, &reason),
+            Err(e) if e.is_client_error() => return acct.relay_client_error(e, &model.name, &reason),
+            Err(e) => {
+                let why = describe(&e);
+                if let Some(next) = route.chain.get(i + 1) {
+                    tracing::info!(from = %model.name, to = %next.name, error = %why, "falling back");
+                    metrics
+                        .fallbacks
+                        .with_label_values(&[route.label, &model.name, &next.name])
+                        .inc();
+                    reason = format!("{reason}; {} failed ({}), fell back to {}", model.name, e.kind(), next.name);
+                }
+                failures.push(format!("{}: {why}", model.name));
+                last_error = Some(e);
+            }
+        }
+    }
+    let Some(last) = last_error else {
+        return acct.fail(ApiError::unavailable(format!("no target of '{}' is available", route.label)));
+    };
+    let summary = format!(
+        "all {} target(s) of '{}' failed: {}",
+        failures.len(),
+        route.label,
+        failures.join("; ")
+    );
+    tracing::warn!(policy = %route.label, error = %summary, "request failed");
+    acct.fail(ApiError::upstream_exhausted(&last, &summary))
+}
+
+/// Records one request's outcome exactly once: on error, on a relayed response, or at the
+/// end of a relayed stream (whichever way it ends).
+struct Accounting {
+    state: Arc<AppState>,
+    policy: String,
+    route: String,
+    start: Instant,
+    span: Span,
+}
+
+impl Accounting {
+    fn start(state: Arc<AppState>) -> Accounting {
+        state.metrics.in_flight.inc();
+        Accounting {
+            state,
+            policy: NONE.into(),
+            route: NONE.into(),
+            start: Instant::now(),
+            span: Span::current(),
+        }
+    }
+
+    fn fail(self, err: ApiError) -> Response {
+        self.finish(err.status.as_u16(), "error", None);
+        err.into_response()
+    }
+
+    fn relay_client_error(self, e: UpstreamError, route: &str, reason: &str) -> Response {
+        let UpstreamError::Status { status, headers, body, .. } = e else {
+            return self.fail(ApiError::unavailable("unexpected upstream error"));
+        };
+        self.finish(status.as_u16(), "upstream_rejected", None);
+        let mut resp = Response::new(Body::from(body));
+        *resp.status_mut() = status;
+        *resp.headers_mut() = relay_headers(&headers);
+        sluice_headers(resp.headers_mut(), route, reason);
+        resp
+    }
+
+    fn relay(self, up: UpstreamResponse, route: &str, reason: &str) -> Response {
+        let mut headers = relay_headers(&up.headers);
+        sluice_headers(&mut headers, route, reason);
+        let body = match up.body {
+            ResponseBody::Full(bytes) => {
+                let usage = ResponseProbe::parse(&bytes).and_then(|p| p.usage);
+                self.finish(up.status.as_u16(), "completed", usage);
+                Body::from(bytes)
+            }
+            ResponseBody::Stream { first, rest, idle_timeout } => {
+                let status = up.status.as_u16();
+                Body::from_stream(Relay::new(first, rest, idle_timeout, move |summary| {
+                    let outcome = match summary.end {
+                        StreamEnd::Completed => "completed",
+                        StreamEnd::UpstreamFailed(_) => "stream_failed",
+                        StreamEnd::IdleTimeout => "stream_timeout",
+                        StreamEnd::ClientGone => "client_gone",
+                    };
+                    self.finish(status, outcome, summary.usage);
+                }))
+            }
+        };
+        let mut resp = Response::new(body);
+        *resp.status_mut() = up.status;
+        *resp.headers_mut() = headers;
+        resp
+    }
+
+    fn finish(self, status: u16, outcome: &str, usage: Option<Usage>) {
+        let elapsed = self.start.elapsed();
+        let m = &self.state.metrics;
+        m.in_flight.dec();
+        m.requests
+            .with_label_values(&[&self.policy, &self.route, sluice_telemetry::status_class(status)])
+            .inc();
+        m.request_duration
+            .with_label_values(&[&self.policy, &self.route])
+            .observe(elapsed.as_secs_f64());
+        self.span.record("route", self.route.as_str());
+        self.span.record("status", status);
+        self.span.record("duration_ms", elapsed.as_secs_f64() * 1000.0);
+        let _enter = self.span.enter();
+        let (prompt, completion) = usage.map_or((0, 0), |u| (u.prompt_tokens, u.completion_tokens));
+        tracing::debug!(status, outcome, prompt_tokens = prompt, completion_tokens = completion, "request finished");
+    }
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        src = s.source();
+    }
+    false
+}
+
+/// Upstream response headers worth passing on: everything but hop-by-hop headers, cookies
+/// (they belong to the gateway's session with the upstream, not the client's) and the
+/// framing hyper recomputes. The upstream's request id is kept under another name so the
+/// client's `x-request-id` stays the gateway's.
+fn relay_headers(upstream: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(upstream.len() + 2);
+    for (name, value) in upstream {
+        match name.as_str() {
+            "connection" | "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade"
+            | "proxy-authenticate" | "proxy-connection" | "content-length" | "set-cookie" | "date"
+            | "server" | "alt-svc" => {}
+            "x-request-id" => {
+                out.append(HeaderName::from_static("x-upstream-request-id"), value.clone());
+            }
+            _ => {
+                out.append(name.clone(), value.clone());
+            }
+        }
+    }
+    out
+}
+
+fn sluice_headers(headers: &mut HeaderMap, route: &str, reason: &str) {
+    headers.insert(HeaderName::from_static(ROUTE_HEADER), header_value(route));
+    headers.insert(HeaderName::from_static(REASON_HEADER), header_value(reason));
+}
+
+/// Header values must be visible ASCII; names from config may not be.
+fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| {
+        let clean: String = s.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect();
+        HeaderValue::from_str(&clean).unwrap_or(HeaderValue::from_static("-"))
+    })
+}

@@ -1,0 +1,18 @@
+//! The Sluice gateway: the HTTP surface, the request path, config hot reload and the CLI.
+//!
+//! - [`server`]: binds, serves, drains on SIGTERM.
+//! - [`app`]: the axum router and the tower stack around it, in request order.
+//! - [`chat`]: `POST /v1/chat/completions` — parse, route, dispatch along the fallback chain,
+//!   relay, account.
+//! - [`policy`]: which models a requested name maps to, and why.
+//! - [`state`]: the live runtime (config + provider clients) swapped atomically on reload.
+//! - [`reload`]: file watch + SIGHUP → validated config → new runtime.
+//! - [`error`]: the one place errors become statuses and OpenAI-shaped bodies.
+
+pub mod app;
+pub mod chat;
+pub mod error;
+pub mod policy;
+pub mod reload;
+pub mod server;
+pub mod state;

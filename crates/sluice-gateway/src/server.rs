@@ -1,0 +1,90 @@
+//! Binding, serving and draining.
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::serve::ListenerExt;
+use sluice_config::Source;
+use tokio::net::TcpListener;
+
+use crate::state::{AppState, Runtime};
+
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub source: Source,
+    /// Reload when the config file changes (SIGHUP always reloads).
+    pub watch: bool,
+}
+
+/// Loads the config, serves until SIGTERM/SIGINT, then drains: `/readyz` turns 503, the
+/// listener stops accepting, and in-flight requests and streams get `server.shutdown_grace`
+/// to finish before the process exits.
+pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
+    let config = sluice_config::load(&opts.source)?;
+    let runtime = Runtime::build(Arc::new(config), None)?;
+    let state = AppState::new(runtime, opts.source)?;
+    crate::reload::spawn(state.clone(), opts.watch)?;
+
+    let listener = TcpListener::bind(opts.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, source = %state.source.name(), "listening");
+    // Small SSE chunks must leave at once, not wait for Nagle.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, crate::app::router(state.clone()))
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        })
+        .into_future();
+    tokio::pin!(server);
+
+    tokio::select! {
+        result = &mut server => return result.map_err(Into::into),
+        signal = shutdown_signal() => tracing::info!(%signal, "shutdown requested"),
+    }
+    state.draining.store(true, Ordering::Relaxed);
+    let grace = state.runtime.load().config.server.shutdown_grace;
+    let in_flight = state.metrics.in_flight.get();
+    tracing::info!(?grace, in_flight, "draining in-flight requests");
+    let _ = stop_tx.send(true);
+    match tokio::time::timeout(grace, server).await {
+        Ok(result) => {
+            tracing::info!("drained; bye");
+            result.map_err(Into::into)
+        }
+        Err(_) => {
+            let left = state.metrics.in_flight.get();
+            tracing::warn!(in_flight = left, "grace period over; closing remaining connections");
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "ctrl-c"
+    }
+}

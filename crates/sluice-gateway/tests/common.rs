@@ -1,0 +1,108 @@
+//! Shared set-up for the end-to-end tests: mock upstreams and the real binary.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use sluice_testkit::gateway::Gateway;
+use sluice_testkit::mock::MockUpstream;
+
+pub const KEY: &str = "sk-test-secret-key-0123456789";
+
+/// Two providers on two mocks: `small` on `a` (retries, key, extra header), `big` on `b`;
+/// policy `auto` = small, falling back to big.
+pub fn two_mock_yaml(a: &MockUpstream, b: &MockUpstream, provider_a_extra: &str) -> String {
+    format!(
+        r#"
+server: {{ reload_debounce: 50ms, shutdown_grace: 10s }}
+providers:
+  a:
+    base_url: {a}
+    api_key_env: SLUICE_TEST_KEY
+    headers: {{ X-Extra-Header: present }}
+    max_retries: 2
+    retry_initial_backoff: 10ms
+    retry_max_backoff: 2s
+    timeout: 5s
+    {provider_a_extra}
+  b:
+    base_url: {b}
+    max_retries: 0
+models:
+  small: {{ provider: a, upstream_model: small-2024 }}
+  big: {{ provider: b, upstream_model: big-2024 }}
+policies:
+  auto: {{ target: small, fallbacks: [big], baseline: big }}
+"#,
+        a = a.base_url(),
+        b = b.base_url()
+    )
+}
+
+pub async fn start(yaml: &str) -> Gateway {
+    Gateway::builder(env!("CARGO_BIN_EXE_sluice"), yaml)
+        .env("SLUICE_TEST_KEY", KEY)
+        .start()
+        .await
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+pub fn chat_body(model: &str, text: &str) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": text}]})
+}
+
+/// Asserts the OpenAI error shape and returns the error object.
+pub async fn error_of(resp: reqwest::Response, status: u16) -> Value {
+    assert_eq!(resp.status().as_u16(), status, "unexpected status");
+    assert_eq!(
+        resp.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+    let v: Value = resp.json().await.expect("error body is JSON");
+    let e = v.get("error").expect("has an error object").clone();
+    for k in ["message", "type", "param", "code"] {
+        assert!(e.get(k).is_some(), "error lacks '{k}': {v}");
+    }
+    assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()));
+    e
+}
+
+/// Reads a streaming response chunk by chunk, with arrival times.
+pub async fn read_stream(mut resp: reqwest::Response) -> (Vec<(std::time::Instant, bytes::Bytes)>, Option<String>) {
+    let mut chunks = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(c)) => chunks.push((std::time::Instant::now(), c)),
+            Ok(None) => return (chunks, None),
+            Err(e) => return (chunks, Some(e.to_string())),
+        }
+    }
+}
+
+pub fn concat(chunks: &[(std::time::Instant, bytes::Bytes)]) -> Vec<u8> {
+    chunks.iter().flat_map(|(_, c)| c.iter().copied()).collect()
+}
+
+/// The `data:` payloads of an SSE body.
+pub fn sse_data(body: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(body)
+        .split("\n\n")
+        .filter_map(|ev| ev.strip_prefix("data: "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Polls `/metrics` until a line starting with `prefix` has `value`; returns the last text.
+pub async fn metric_value(gw: &Gateway, series: &str) -> Option<f64> {
+    let text = client().get(gw.url("/metrics")).send().await.ok()?.text().await.ok()?;
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}

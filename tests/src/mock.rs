@@ -1,0 +1,414 @@
+//! A mock OpenAI-compatible upstream.
+//!
+//! Behaviour is chosen per request by a `mock` object in the request body (the gateway
+//! passes unknown fields through, so a test steers the upstream from the client side):
+//!
+//! ```json
+//! {"model": "auto", "messages": [...],
+//!  "mock": {"key": "t1", "script": ["status:429", "ok"], "retry_after": "0.2",
+//!           "chunk_delay_ms": 50, "words": 8}}
+//! ```
+//!
+//! `script` steps are taken in order by attempt number for the same `key` (the last step
+//! repeats). Without a `mock` object the instance's default script applies. Steps:
+//! `ok`, `status:CODE`, `hang`, `slow:MS` (wait, then ok), `break:N` (stream N content chunks,
+//! then cut the connection), `stall:N` (stream N chunks, then go silent), `close` (drop the
+//! connection without answering), `garbage` (200 with a body that is not JSON / not SSE).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use bytes::Bytes;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub at: Instant,
+    pub body: Value,
+    pub headers: http::HeaderMap,
+    pub version: http::Version,
+}
+
+/// What the mock billed for one request: the usage it reported (or would have reported,
+/// for streams whose client did not ask for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Billed {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+#[derive(Default)]
+struct Shared {
+    requests: Mutex<Vec<RecordedRequest>>,
+    responses: Mutex<Vec<Bytes>>,
+    billed: Mutex<Vec<Billed>>,
+    attempts: Mutex<HashMap<String, usize>>,
+    default_script: Mutex<Vec<String>>,
+    disconnects: AtomicU64,
+    completed_streams: AtomicU64,
+    seq: AtomicU64,
+}
+
+pub struct MockUpstream {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for MockUpstream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl MockUpstream {
+    /// Starts on 127.0.0.1 with an ephemeral port.
+    pub async fn start() -> MockUpstream {
+        Self::start_on("127.0.0.1:0".parse().expect("literal address")).await
+    }
+
+    pub async fn start_on(addr: SocketAddr) -> MockUpstream {
+        let shared = Arc::new(Shared::default());
+        let app = Router::new()
+            .route("/v1/chat/completions", post(chat))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind mock upstream");
+        let addr = listener.local_addr().expect("local addr");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        MockUpstream { addr, shared, task }
+    }
+
+    /// `http://127.0.0.1:PORT/v1`, as a provider's `base_url`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// The script used by requests without a `mock` object.
+    pub fn set_default_script(&self, steps: &[&str]) {
+        *lock(&self.shared.default_script) = steps.iter().map(|s| s.to_string()).collect();
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// The exact bytes of every successful response body sent (streams: all chunks).
+    pub fn responses(&self) -> Vec<Bytes> {
+        lock(&self.shared.responses).clone()
+    }
+
+    pub fn billed(&self) -> Vec<Billed> {
+        lock(&self.shared.billed).clone()
+    }
+
+    /// Streams whose reader went away before the end.
+    pub fn disconnects(&self) -> u64 {
+        self.shared.disconnects.load(Ordering::SeqCst)
+    }
+
+    pub fn completed_streams(&self) -> u64 {
+        self.shared.completed_streams.load(Ordering::SeqCst)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Default)]
+struct Directive {
+    step: String,
+    retry_after: Option<String>,
+    chunk_delay: Duration,
+    words: Option<usize>,
+}
+
+fn directive(shared: &Shared, body: &Value) -> Directive {
+    let mock = body.get("mock");
+    let script: Vec<String> = match mock.and_then(|m| m.get("script")).and_then(Value::as_array) {
+        Some(steps) => steps.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect(),
+        None => lock(&shared.default_script).clone(),
+    };
+    let key = mock
+        .and_then(|m| m.get("key"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let n = {
+        let mut attempts = lock(&shared.attempts);
+        let n = attempts.entry(key).or_insert(0);
+        *n += 1;
+        *n - 1
+    };
+    let step = script
+        .get(n.min(script.len().saturating_sub(1)))
+        .cloned()
+        .unwrap_or_else(|| "ok".into());
+    Directive {
+        step,
+        retry_after: mock
+            .and_then(|m| m.get("retry_after"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        chunk_delay: Duration::from_millis(
+            mock.and_then(|m| m.get("chunk_delay_ms"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+        ),
+        words: mock
+            .and_then(|m| m.get("words"))
+            .and_then(Value::as_u64)
+            .map(|w| w as usize),
+    }
+}
+
+/// Rough but deterministic token counts: words in every message, plus 3 per message.
+fn prompt_tokens(body: &Value) -> u64 {
+    body.get("messages")
+        .and_then(Value::as_array)
+        .map_or(0, |msgs| {
+            msgs.iter()
+                .map(|m| {
+                    let text = match m.get("content") {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(Value::Array(parts)) => parts
+                            .iter()
+                            .filter_map(|p| p.get("text").and_then(Value::as_str))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        _ => String::new(),
+                    };
+                    3 + text.split_whitespace().count() as u64
+                })
+                .sum()
+        })
+}
+
+fn answer_words(body: &Value, words: Option<usize>) -> (Vec<String>, &'static str) {
+    let last_user = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .and_then(|m| m.iter().rev().find(|m| m.get("role") == Some(&json!("user"))))
+        .and_then(|m| m.get("content"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let mut out: Vec<String> = "This is a mock answer to:"
+        .split_whitespace()
+        .chain(last_user.split_whitespace())
+        .map(|w| format!("{w} "))
+        .collect();
+    if let Some(n) = words {
+        let filler = ["lorem", "ipsum", "dolor", "sit", "amet"];
+        out = (0..n).map(|i| format!("{} ", filler[i % filler.len()])).collect();
+    }
+    let limit = body
+        .get("max_completion_tokens")
+        .or_else(|| body.get("max_tokens"))
+        .and_then(Value::as_u64);
+    match limit {
+        Some(l) if (l as usize) < out.len() => {
+            out.truncate(l as usize);
+            (out, "length")
+        }
+        _ => (out, "stop"),
+    }
+}
+
+async fn chat(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
+        return (http::StatusCode::BAD_REQUEST, "unreadable body").into_response();
+    };
+    let body: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return error_response(400, &format!("mock: body is not JSON: {e}"), None);
+        }
+    };
+    lock(&shared.requests).push(RecordedRequest {
+        at: Instant::now(),
+        body: body.clone(),
+        headers: parts.headers.clone(),
+        version: parts.version,
+    });
+    let d = directive(&shared, &body);
+    let mut step = d.step.split(':');
+    let verb = step.next().unwrap_or("ok");
+    let arg: Option<u64> = step.next().and_then(|a| a.parse().ok());
+    match verb {
+        "status" => {
+            let code = arg.unwrap_or(500) as u16;
+            error_response(code, &format!("mock failure {code}"), d.retry_after.as_deref())
+        }
+        "hang" => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            error_response(500, "mock hang ended", None)
+        }
+        "close" => {
+            // Headers promise a body that never comes: the connection is cut, and the
+            // client sees an incomplete message.
+            Response::builder()
+                .header("content-length", "100")
+                .body(Body::from_stream(futures_util::stream::iter(vec![Err::<Bytes, _>(
+                    std::io::Error::other("mock close"),
+                )])))
+                .unwrap_or_default()
+        }
+        "garbage" => {
+            let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+            let ct = if stream { "text/event-stream" } else { "application/json" };
+            Response::builder()
+                .header("content-type", ct)
+                .body(Body::from("<html>this is not json\x00\x01 data: {broken\n\n"))
+                .unwrap_or_default()
+        }
+        "slow" => {
+            tokio::time::sleep(Duration::from_millis(arg.unwrap_or(100))).await;
+            complete(&shared, &body, &d, None)
+        }
+        "break" => complete(&shared, &body, &d, Some(Cut::Break(arg.unwrap_or(1) as usize))),
+        "stall" => complete(&shared, &body, &d, Some(Cut::Stall(arg.unwrap_or(1) as usize))),
+        _ => complete(&shared, &body, &d, None),
+    }
+}
+
+enum Cut {
+    Break(usize),
+    Stall(usize),
+}
+
+fn error_response(code: u16, message: &str, retry_after: Option<&str>) -> Response {
+    let kind = match code {
+        429 => "rate_limit_error",
+        400..=499 => "invalid_request_error",
+        _ => "server_error",
+    };
+    let body = json!({"error": {"message": message, "type": kind, "param": null, "code": null}});
+    let mut b = Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .header("x-request-id", "req_mock_error");
+    if let Some(ra) = retry_after {
+        b = b.header("retry-after", ra);
+    }
+    b.body(Body::from(body.to_string())).unwrap_or_default()
+}
+
+fn complete(shared: &Arc<Shared>, body: &Value, d: &Directive, cut: Option<Cut>) -> Response {
+    let n = shared.seq.fetch_add(1, Ordering::SeqCst);
+    let id = format!("chatcmpl-mock{n}");
+    let model = body.get("model").and_then(Value::as_str).unwrap_or("mock").to_owned();
+    let (words, finish) = answer_words(body, d.words);
+    let usage = Billed {
+        prompt_tokens: prompt_tokens(body),
+        completion_tokens: words.len() as u64,
+    };
+    let usage_json = json!({
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}
+    });
+    let created = 1_700_000_000u64;
+    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    if !stream {
+        let resp = json!({
+            "id": id, "object": "chat.completion", "created": created, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": words.concat(), "refusal": null},
+                          "logprobs": null, "finish_reason": finish}],
+            "usage": usage_json, "system_fingerprint": "fp_mock"
+        });
+        let bytes = Bytes::from(resp.to_string());
+        lock(&shared.billed).push(usage);
+        lock(&shared.responses).push(bytes.clone());
+        return Response::builder()
+            .header("content-type", "application/json")
+            .header("x-request-id", format!("req_mock{n}"))
+            .header("openai-processing-ms", "1")
+            .body(Body::from(bytes))
+            .unwrap_or_default();
+    }
+
+    let include_usage = body
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let chunk = |delta: Value, finish: Value| {
+        let mut c = json!({
+            "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+            "system_fingerprint": "fp_mock",
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]
+        });
+        if include_usage {
+            c["usage"] = Value::Null;
+        }
+        Bytes::from(format!("data: {c}\n\n"))
+    };
+    let mut events = vec![chunk(json!({"role": "assistant", "content": "", "refusal": null}), Value::Null)];
+    for w in &words {
+        events.push(chunk(json!({"content": w}), Value::Null));
+    }
+    events.push(chunk(json!({}), json!(finish)));
+    if include_usage {
+        let c = json!({
+            "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+            "system_fingerprint": "fp_mock", "choices": [], "usage": usage_json
+        });
+        events.push(Bytes::from(format!("data: {c}\n\n")));
+    }
+    events.push(Bytes::from_static(b"data: [DONE]\n\n"));
+
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+    let shared = shared.clone();
+    let delay = d.chunk_delay;
+    tokio::spawn(async move {
+        let mut sent = Vec::new();
+        for (i, ev) in events.into_iter().enumerate() {
+            match cut {
+                // Content chunks start at index 1 (after the role chunk).
+                Some(Cut::Break(n)) if i == n + 1 => {
+                    let _ = tx.send(Err(std::io::Error::other("mock: connection cut"))).await;
+                    lock(&shared.billed).push(usage);
+                    return;
+                }
+                Some(Cut::Stall(n)) if i == n + 1 => {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    return;
+                }
+                _ => {}
+            }
+            if i > 0 && !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            sent.extend_from_slice(&ev);
+            if tx.send(Ok(ev)).await.is_err() {
+                shared.disconnects.fetch_add(1, Ordering::SeqCst);
+                lock(&shared.billed).push(usage);
+                return;
+            }
+        }
+        drop(tx);
+        lock(&shared.billed).push(usage);
+        lock(&shared.responses).push(sent.into());
+        shared.completed_streams.fetch_add(1, Ordering::SeqCst);
+    });
+    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    Response::builder()
+        .header("content-type", "text/event-stream; charset=utf-8")
+        .header("cache-control", "no-cache")
+        .header("x-request-id", format!("req_mock{n}"))
+        .body(body)
+        .unwrap_or_default()
+}
