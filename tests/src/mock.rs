@@ -81,7 +81,9 @@ impl MockUpstream {
         let app = Router::new()
             .route("/v1/chat/completions", post(chat))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind mock upstream");
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .expect("bind mock upstream");
         let addr = listener.local_addr().expect("local addr");
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -137,7 +139,10 @@ struct Directive {
 fn directive(shared: &Shared, body: &Value) -> Directive {
     let mock = body.get("mock");
     let script: Vec<String> = match mock.and_then(|m| m.get("script")).and_then(Value::as_array) {
-        Some(steps) => steps.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect(),
+        Some(steps) => steps
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect(),
         None => lock(&shared.default_script).clone(),
     };
     let key = mock
@@ -199,7 +204,11 @@ fn answer_words(body: &Value, words: Option<usize>) -> (Vec<String>, &'static st
     let last_user = body
         .get("messages")
         .and_then(Value::as_array)
-        .and_then(|m| m.iter().rev().find(|m| m.get("role") == Some(&json!("user"))))
+        .and_then(|m| {
+            m.iter()
+                .rev()
+                .find(|m| m.get("role") == Some(&json!("user")))
+        })
         .and_then(|m| m.get("content"))
         .and_then(Value::as_str)
         .unwrap_or("");
@@ -210,7 +219,9 @@ fn answer_words(body: &Value, words: Option<usize>) -> (Vec<String>, &'static st
         .collect();
     if let Some(n) = words {
         let filler = ["lorem", "ipsum", "dolor", "sit", "amet"];
-        out = (0..n).map(|i| format!("{} ", filler[i % filler.len()])).collect();
+        out = (0..n)
+            .map(|i| format!("{} ", filler[i % filler.len()]))
+            .collect();
     }
     let limit = body
         .get("max_completion_tokens")
@@ -249,7 +260,11 @@ async fn chat(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     match verb {
         "status" => {
             let code = arg.unwrap_or(500) as u16;
-            error_response(code, &format!("mock failure {code}"), d.retry_after.as_deref())
+            error_response(
+                code,
+                &format!("mock failure {code}"),
+                d.retry_after.as_deref(),
+            )
         }
         "hang" => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -260,25 +275,44 @@ async fn chat(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             // client sees an incomplete message.
             Response::builder()
                 .header("content-length", "100")
-                .body(Body::from_stream(futures_util::stream::iter(vec![Err::<Bytes, _>(
+                .body(Body::from_stream(futures_util::stream::iter(vec![Err::<
+                    Bytes,
+                    _,
+                >(
                     std::io::Error::other("mock close"),
                 )])))
                 .unwrap_or_default()
         }
         "garbage" => {
             let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
-            let ct = if stream { "text/event-stream" } else { "application/json" };
+            let ct = if stream {
+                "text/event-stream"
+            } else {
+                "application/json"
+            };
             Response::builder()
                 .header("content-type", ct)
-                .body(Body::from("<html>this is not json\x00\x01 data: {broken\n\n"))
+                .body(Body::from(
+                    "<html>this is not json\x00\x01 data: {broken\n\n",
+                ))
                 .unwrap_or_default()
         }
         "slow" => {
             tokio::time::sleep(Duration::from_millis(arg.unwrap_or(100))).await;
             complete(&shared, &body, &d, None)
         }
-        "break" => complete(&shared, &body, &d, Some(Cut::Break(arg.unwrap_or(1) as usize))),
-        "stall" => complete(&shared, &body, &d, Some(Cut::Stall(arg.unwrap_or(1) as usize))),
+        "break" => complete(
+            &shared,
+            &body,
+            &d,
+            Some(Cut::Break(arg.unwrap_or(1) as usize)),
+        ),
+        "stall" => complete(
+            &shared,
+            &body,
+            &d,
+            Some(Cut::Stall(arg.unwrap_or(1) as usize)),
+        ),
         _ => complete(&shared, &body, &d, None),
     }
 }
@@ -308,7 +342,11 @@ fn error_response(code: u16, message: &str, retry_after: Option<&str>) -> Respon
 fn complete(shared: &Arc<Shared>, body: &Value, d: &Directive, cut: Option<Cut>) -> Response {
     let n = shared.seq.fetch_add(1, Ordering::SeqCst);
     let id = format!("chatcmpl-mock{n}");
-    let model = body.get("model").and_then(Value::as_str).unwrap_or("mock").to_owned();
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("mock")
+        .to_owned();
     let (words, finish) = answer_words(body, d.words);
     let usage = Billed {
         prompt_tokens: prompt_tokens(body),
@@ -356,7 +394,10 @@ fn complete(shared: &Arc<Shared>, body: &Value, d: &Directive, cut: Option<Cut>)
         }
         Bytes::from(format!("data: {c}\n\n"))
     };
-    let mut events = vec![chunk(json!({"role": "assistant", "content": "", "refusal": null}), Value::Null)];
+    let mut events = vec![chunk(
+        json!({"role": "assistant", "content": "", "refusal": null}),
+        Value::Null,
+    )];
     for w in &words {
         events.push(chunk(json!({"content": w}), Value::Null));
     }
@@ -379,7 +420,9 @@ fn complete(shared: &Arc<Shared>, body: &Value, d: &Directive, cut: Option<Cut>)
             match cut {
                 // Content chunks start at index 1 (after the role chunk).
                 Some(Cut::Break(n)) if i == n + 1 => {
-                    let _ = tx.send(Err(std::io::Error::other("mock: connection cut"))).await;
+                    let _ = tx
+                        .send(Err(std::io::Error::other("mock: connection cut")))
+                        .await;
                     lock(&shared.billed).push(usage);
                     return;
                 }

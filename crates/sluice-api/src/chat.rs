@@ -265,18 +265,32 @@ mod tests {
     #[test]
     fn missing_messages_names_the_parameter() {
         let err = ChatCompletionRequest::from_slice(br#"{"model":"auto"}"#).unwrap_err();
-        assert_eq!(err, ParseError::MissingField { param: "messages".into() });
+        assert_eq!(
+            err,
+            ParseError::MissingField {
+                param: "messages".into()
+            }
+        );
         let body = err.to_body();
         assert_eq!(body.error.kind, "invalid_request_error");
         assert_eq!(body.error.param.as_deref(), Some("messages"));
-        assert_eq!(body.error.code.as_deref(), Some("missing_required_parameter"));
+        assert_eq!(
+            body.error.code.as_deref(),
+            Some("missing_required_parameter")
+        );
     }
 
     #[test]
     fn nested_missing_field_has_full_path() {
-        let err = ChatCompletionRequest::from_slice(br#"{"model":"a","messages":[{"content":"x"}]}"#)
-            .unwrap_err();
-        assert_eq!(err, ParseError::MissingField { param: "messages[0].role".into() });
+        let err =
+            ChatCompletionRequest::from_slice(br#"{"model":"a","messages":[{"content":"x"}]}"#)
+                .unwrap_err();
+        assert_eq!(
+            err,
+            ParseError::MissingField {
+                param: "messages[0].role".into()
+            }
+        );
     }
 
     #[test]
@@ -316,7 +330,13 @@ mod tests {
         )
         .unwrap();
         let u = p.usage.unwrap();
-        assert_eq!((u.prompt_tokens, u.completion_tokens, u.cached_tokens()), (10, 3, 4));
-        assert!(ResponseProbe::parse(br#"{"usage":null}"#).unwrap().usage.is_none());
+        assert_eq!(
+            (u.prompt_tokens, u.completion_tokens, u.cached_tokens()),
+            (10, 3, 4)
+        );
+        assert!(ResponseProbe::parse(br#"{"usage":null}"#)
+            .unwrap()
+            .usage
+            .is_none());
     }
 }

@@ -35,7 +35,11 @@ impl ErrorBody {
     }
 
     /// A 400-class error caused by the request itself.
-    pub fn invalid_request(message: impl Into<String>, param: Option<&str>, code: Option<&str>) -> Self {
+    pub fn invalid_request(
+        message: impl Into<String>,
+        param: Option<&str>,
+        code: Option<&str>,
+    ) -> Self {
         Self::new(message, "invalid_request_error", param, code)
     }
 

@@ -149,13 +149,19 @@ mod tests {
 
     #[test]
     fn crlf_and_cr_line_endings() {
-        assert_eq!(scan(&[b"data: x\r\n\r\ndata: y\r\rdata:z\n\n"]), vec!["x", "y", "z"]);
+        assert_eq!(
+            scan(&[b"data: x\r\n\r\ndata: y\r\rdata:z\n\n"]),
+            vec!["x", "y", "z"]
+        );
         assert_eq!(scan(&[b"data: x\r", b"\n", b"\r", b"\n"]), vec!["x"]);
     }
 
     #[test]
     fn multi_line_data_joined() {
-        assert_eq!(scan(&[b"event: m\ndata: a\ndata: b\nid: 3\n\n"]), vec!["a\nb"]);
+        assert_eq!(
+            scan(&[b"event: m\ndata: a\ndata: b\nid: 3\n\n"]),
+            vec!["a\nb"]
+        );
     }
 
     #[test]

@@ -54,7 +54,7 @@ fn parse(yaml: &str) -> Result<serde_json::Value, ConfigError> {
             config::Environment::with_prefix("SLUICE")
                 .prefix_separator("__")
                 .separator("__")
-                .try_parsing(true)
+                .try_parsing(true),
         )
         .build()
         .map_err(|e| ConfigError::new("", format!("invalid YAML: {e}")))?;

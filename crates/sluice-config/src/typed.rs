@@ -93,7 +93,10 @@ impl Config {
     pub fn from_value(doc: &Value) -> Result<Config, Vec<ConfigError>> {
         let mut errors = Vec::new();
         let Some(top) = doc.as_object() else {
-            return Err(vec![ConfigError::new("", "expected a mapping at the top level")]);
+            return Err(vec![ConfigError::new(
+                "",
+                "expected a mapping at the top level",
+            )]);
         };
         for key in top.keys() {
             if !SECTIONS.contains(&key.as_str()) {
@@ -108,12 +111,18 @@ impl Config {
             Some(v) => section(v, "server", &mut errors).unwrap_or_default(),
             None => RawServer::default(),
         };
-        let raw_providers: BTreeMap<String, RawProvider> = entries(top.get("providers"), "providers", &mut errors);
-        let raw_models: BTreeMap<String, RawModel> = entries(top.get("models"), "models", &mut errors);
-        let raw_policies: BTreeMap<String, RawPolicy> = entries(top.get("policies"), "policies", &mut errors);
+        let raw_providers: BTreeMap<String, RawProvider> =
+            entries(top.get("providers"), "providers", &mut errors);
+        let raw_models: BTreeMap<String, RawModel> =
+            entries(top.get("models"), "models", &mut errors);
+        let raw_policies: BTreeMap<String, RawPolicy> =
+            entries(top.get("policies"), "policies", &mut errors);
 
         if server.max_body_bytes == 0 {
-            errors.push(ConfigError::new("server.max_body_bytes", "must be greater than 0"));
+            errors.push(ConfigError::new(
+                "server.max_body_bytes",
+                "must be greater than 0",
+            ));
         }
 
         let mut providers = BTreeMap::new();
@@ -127,29 +136,58 @@ impl Config {
         let mut models = BTreeMap::new();
         for (name, m) in raw_models {
             let path = format!("models.{name}");
-            if !providers.contains_key(&m.provider) && !errors.iter().any(|e| e.path.starts_with(&format!("providers.{}", m.provider))) {
+            if !providers.contains_key(&m.provider)
+                && !errors
+                    .iter()
+                    .any(|e| e.path.starts_with(&format!("providers.{}", m.provider)))
+            {
                 errors.push(ConfigError::new(
                     format!("{path}.provider"),
-                    format!("unknown provider '{}'{}", m.provider, one_of(providers.keys())),
+                    format!(
+                        "unknown provider '{}'{}",
+                        m.provider,
+                        one_of(providers.keys())
+                    ),
                 ));
             }
             let pricing = m.pricing.map(|p| {
                 let cached_input = p.cached_input.unwrap_or(p.input);
-                for (field, v) in [("input", p.input), ("output", p.output), ("cached_input", cached_input)] {
+                for (field, v) in [
+                    ("input", p.input),
+                    ("output", p.output),
+                    ("cached_input", cached_input),
+                ] {
                     if !(v.is_finite() && v >= 0.0) {
                         errors.push(ConfigError::new(
                             format!("{path}.pricing.{field}"),
-                            format!("expected a non-negative price in USD per million tokens, got {v}"),
+                            format!(
+                                "expected a non-negative price in USD per million tokens, got {v}"
+                            ),
                         ));
                     }
                 }
-                Pricing { input: p.input, output: p.output, cached_input }
+                Pricing {
+                    input: p.input,
+                    output: p.output,
+                    cached_input,
+                }
             });
             let upstream_model = m.upstream_model.unwrap_or_else(|| name.clone());
             if upstream_model.is_empty() {
-                errors.push(ConfigError::new(format!("{path}.upstream_model"), "must not be empty"));
+                errors.push(ConfigError::new(
+                    format!("{path}.upstream_model"),
+                    "must not be empty",
+                ));
             }
-            models.insert(name.clone(), ModelConfig { name, provider: m.provider, upstream_model, pricing });
+            models.insert(
+                name.clone(),
+                ModelConfig {
+                    name,
+                    provider: m.provider,
+                    upstream_model,
+                    pricing,
+                },
+            );
         }
 
         let mut policies = BTreeMap::new();
@@ -192,7 +230,13 @@ impl Config {
             }
             policies.insert(
                 name.clone(),
-                PolicyConfig { name, strategy, target: p.target, fallbacks: p.fallbacks, baseline: p.baseline },
+                PolicyConfig {
+                    name,
+                    strategy,
+                    target: p.target,
+                    fallbacks: p.fallbacks,
+                    baseline: p.baseline,
+                },
             );
         }
 
@@ -224,14 +268,22 @@ impl Config {
     }
 }
 
-fn check_provider(name: &str, p: RawProvider, path: &str, errors: &mut Vec<ConfigError>) -> Option<ProviderConfig> {
+fn check_provider(
+    name: &str,
+    p: RawProvider,
+    path: &str,
+    errors: &mut Vec<ConfigError>,
+) -> Option<ProviderConfig> {
     let before = errors.len();
     let base_url = p.base_url.trim_end_matches('/').to_owned();
     match http::Uri::try_from(base_url.as_str()) {
         Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {}
         _ => errors.push(ConfigError::new(
             format!("{path}.base_url"),
-            format!("expected an http:// or https:// URL such as https://api.openai.com/v1, got '{}'", p.base_url),
+            format!(
+                "expected an http:// or https:// URL such as https://api.openai.com/v1, got '{}'",
+                p.base_url
+            ),
         )),
     }
     if let Some(env) = &p.api_key_env {
@@ -245,9 +297,15 @@ fn check_provider(name: &str, p: RawProvider, path: &str, errors: &mut Vec<Confi
     let mut headers = Vec::new();
     for (k, v) in p.headers {
         if http::HeaderName::try_from(k.as_str()).is_err() {
-            errors.push(ConfigError::new(format!("{path}.headers.{k}"), "not a valid HTTP header name"));
+            errors.push(ConfigError::new(
+                format!("{path}.headers.{k}"),
+                "not a valid HTTP header name",
+            ));
         } else if http::HeaderValue::try_from(v.as_str()).is_err() {
-            errors.push(ConfigError::new(format!("{path}.headers.{k}"), "not a valid HTTP header value"));
+            errors.push(ConfigError::new(
+                format!("{path}.headers.{k}"),
+                "not a valid HTTP header value",
+            ));
         } else if k.eq_ignore_ascii_case("authorization") && p.api_key_env.is_some() {
             errors.push(ConfigError::new(
                 format!("{path}.headers.{k}"),
@@ -256,9 +314,16 @@ fn check_provider(name: &str, p: RawProvider, path: &str, errors: &mut Vec<Confi
         }
         headers.push((k, v));
     }
-    for (field, d) in [("connect_timeout", p.connect_timeout), ("timeout", p.timeout), ("stream_idle_timeout", p.stream_idle_timeout)] {
+    for (field, d) in [
+        ("connect_timeout", p.connect_timeout),
+        ("timeout", p.timeout),
+        ("stream_idle_timeout", p.stream_idle_timeout),
+    ] {
         if d.is_zero() {
-            errors.push(ConfigError::new(format!("{path}.{field}"), "must be greater than 0"));
+            errors.push(ConfigError::new(
+                format!("{path}.{field}"),
+                "must be greater than 0",
+            ));
         }
     }
     if p.retry_initial_backoff > p.retry_max_backoff {
@@ -298,7 +363,11 @@ fn section<T: DeserializeOwned>(v: &Value, path: &str, errors: &mut Vec<ConfigEr
         Ok(t) => Some(t),
         Err(e) => {
             let inner = e.path().to_string();
-            let full = if inner == "." || inner.is_empty() { path.to_owned() } else { format!("{path}.{inner}") };
+            let full = if inner == "." || inner.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}.{inner}")
+            };
             errors.push(ConfigError::new(full, e.into_inner().to_string()));
             None
         }
@@ -306,7 +375,11 @@ fn section<T: DeserializeOwned>(v: &Value, path: &str, errors: &mut Vec<ConfigEr
 }
 
 /// Deserialises each entry of a map section on its own, so every broken entry is reported.
-fn entries<T: DeserializeOwned>(v: Option<&Value>, path: &str, errors: &mut Vec<ConfigError>) -> BTreeMap<String, T> {
+fn entries<T: DeserializeOwned>(
+    v: Option<&Value>,
+    path: &str,
+    errors: &mut Vec<ConfigError>,
+) -> BTreeMap<String, T> {
     let mut out = BTreeMap::new();
     match v {
         None | Some(Value::Null) => {}
@@ -321,7 +394,10 @@ fn entries<T: DeserializeOwned>(v: Option<&Value>, path: &str, errors: &mut Vec<
                 }
             }
         }
-        Some(_) => errors.push(ConfigError::new(path, "expected a mapping of names to entries")),
+        Some(_) => errors.push(ConfigError::new(
+            path,
+            "expected a mapping of names to entries",
+        )),
     }
     out
 }

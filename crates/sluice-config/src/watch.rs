@@ -17,7 +17,10 @@ pub struct FileWatch {
 /// Sends `()` on `tx` whenever `path` may have changed (created, written, renamed, removed).
 pub fn watch_file(path: &Path, tx: mpsc::Sender<()>) -> notify::Result<FileWatch> {
     let path: PathBuf = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-    let dir = path.parent().map(Path::to_owned).unwrap_or_else(|| PathBuf::from("."));
+    let dir = path
+        .parent()
+        .map(Path::to_owned)
+        .unwrap_or_else(|| PathBuf::from("."));
     let name = path.file_name().map(|n| n.to_owned());
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let Ok(event) = res else { return };
@@ -27,10 +30,9 @@ pub fn watch_file(path: &Path, tx: mpsc::Sender<()>) -> notify::Result<FileWatch
         // Kubernetes swaps a `..data` symlink, so any event in the directory may be ours
         // when the file itself is a link; otherwise only events naming the file count.
         let ours = event.paths.is_empty()
-            || event
-                .paths
-                .iter()
-                .any(|p| p.file_name() == name.as_deref() || p.file_name().is_some_and(|n| n == "..data"));
+            || event.paths.iter().any(|p| {
+                p.file_name() == name.as_deref() || p.file_name().is_some_and(|n| n == "..data")
+            });
         if ours {
             // A full channel already holds a pending reload: dropping this one loses nothing.
             let _ = tx.try_send(());

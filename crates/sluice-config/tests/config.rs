@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 use sluice_config::{load, load_str, Source};
 
 #[test]
@@ -51,7 +52,9 @@ policies:
     }
     // m1 names provider `a`, which exists but is broken: reported once, at the provider.
     assert!(!paths.contains(&"models.m1.provider"), "{err}");
-    assert!(err.to_string().starts_with(&format!("{} errors in test.yaml", err.errors.len())));
+    assert!(err
+        .to_string()
+        .starts_with(&format!("{} errors in test.yaml", err.errors.len())));
 }
 
 #[test]
@@ -73,7 +76,11 @@ policies:
     assert_eq!(p.base_url, "http://127.0.0.1:1/v1");
     assert_eq!(p.headers[0].0.to_ascii_lowercase(), "openai-organization");
     assert_eq!(p.timeout.as_secs(), 90);
-    assert!(cfg.models.contains_key("Model-A"), "{:?}", cfg.models.keys());
+    assert!(
+        cfg.models.contains_key("Model-A"),
+        "{:?}",
+        cfg.models.keys()
+    );
     assert!(cfg.policies.contains_key("Auto"));
 }
 

@@ -44,7 +44,8 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
     if content_length(&parts.headers).is_some_and(|len| len > limit) {
         return acct.fail(ApiError::body_too_large(limit));
     }
-    let bytes = match axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX)).await {
+    let bytes = match axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX)).await
+    {
         Ok(b) => b,
         Err(e) if is_length_limit(&e) => return acct.fail(ApiError::body_too_large(limit)),
         Err(e) => return acct.fail(ApiError::bad_body(e)),
@@ -85,12 +86,17 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
                 .inc_by(u64::from(log.attempts - 1));
         }
         for kind in &log.failures {
-            metrics.upstream_errors.with_label_values(&[provider.name(), kind]).inc();
+            metrics
+                .upstream_errors
+                .with_label_values(&[provider.name(), kind])
+                .inc();
         }
         acct.route = model.name.clone();
         match result {
             Ok(resp) => return acct.relay(resp, &model.name, &reason),
-            Err(e) if e.is_client_error() => return acct.relay_client_error(e, &model.name, &reason),
+            Err(e) if e.is_client_error() => {
+                return acct.relay_client_error(e, &model.name, &reason)
+            }
             Err(e) => {
                 let why = describe(&e);
                 if let Some(next) = route.chain.get(i + 1) {
@@ -99,7 +105,12 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
                         .fallbacks
                         .with_label_values(&[route.label, &model.name, &next.name])
                         .inc();
-                    reason = format!("{reason}; {} failed ({}), fell back to {}", model.name, e.kind(), next.name);
+                    reason = format!(
+                        "{reason}; {} failed ({}), fell back to {}",
+                        model.name,
+                        e.kind(),
+                        next.name
+                    );
                 }
                 failures.push(format!("{}: {why}", model.name));
                 last_error = Some(e);
@@ -107,7 +118,10 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
         }
     }
     let Some(last) = last_error else {
-        return acct.fail(ApiError::unavailable(format!("no target of '{}' is available", route.label)));
+        return acct.fail(ApiError::unavailable(format!(
+            "no target of '{}' is available",
+            route.label
+        )));
     };
     let summary = format!(
         "all {} target(s) of '{}' failed: {}",
@@ -147,7 +161,13 @@ impl Accounting {
     }
 
     fn relay_client_error(self, e: UpstreamError, route: &str, reason: &str) -> Response {
-        let UpstreamError::Status { status, headers, body, .. } = e else {
+        let UpstreamError::Status {
+            status,
+            headers,
+            body,
+            ..
+        } = e
+        else {
             return self.fail(ApiError::unavailable("unexpected upstream error"));
         };
         self.finish(status.as_u16(), "upstream_rejected", None);
@@ -167,7 +187,11 @@ impl Accounting {
                 self.finish(up.status.as_u16(), "completed", usage);
                 Body::from(bytes)
             }
-            ResponseBody::Stream { first, rest, idle_timeout } => {
+            ResponseBody::Stream {
+                first,
+                rest,
+                idle_timeout,
+            } => {
                 let status = up.status.as_u16();
                 Body::from_stream(Relay::new(first, rest, idle_timeout, move |summary| {
                     let outcome = match summary.end {
@@ -191,22 +215,38 @@ impl Accounting {
         let m = &self.state.metrics;
         m.in_flight.dec();
         m.requests
-            .with_label_values(&[&self.policy, &self.route, sluice_telemetry::status_class(status)])
+            .with_label_values(&[
+                &self.policy,
+                &self.route,
+                sluice_telemetry::status_class(status),
+            ])
             .inc();
         m.request_duration
             .with_label_values(&[&self.policy, &self.route])
             .observe(elapsed.as_secs_f64());
         self.span.record("route", self.route.as_str());
         self.span.record("status", status);
-        self.span.record("duration_ms", elapsed.as_secs_f64() * 1000.0);
+        self.span
+            .record("duration_ms", elapsed.as_secs_f64() * 1000.0);
         let _enter = self.span.enter();
         let (prompt, completion) = usage.map_or((0, 0), |u| (u.prompt_tokens, u.completion_tokens));
-        tracing::debug!(status, outcome, prompt_tokens = prompt, completion_tokens = completion, "request finished");
+        tracing::debug!(
+            status,
+            outcome,
+            prompt_tokens = prompt,
+            completion_tokens = completion,
+            "request finished"
+        );
     }
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }
 
 fn is_length_limit(e: &axum::Error) -> bool {
@@ -229,10 +269,13 @@ fn relay_headers(upstream: &HeaderMap) -> HeaderMap {
     for (name, value) in upstream {
         match name.as_str() {
             "connection" | "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade"
-            | "proxy-authenticate" | "proxy-connection" | "content-length" | "set-cookie" | "date"
-            | "server" | "alt-svc" => {}
+            | "proxy-authenticate" | "proxy-connection" | "content-length" | "set-cookie"
+            | "date" | "server" | "alt-svc" => {}
             "x-request-id" => {
-                out.append(HeaderName::from_static("x-upstream-request-id"), value.clone());
+                out.append(
+                    HeaderName::from_static("x-upstream-request-id"),
+                    value.clone(),
+                );
             }
             _ => {
                 out.append(name.clone(), value.clone());
@@ -250,7 +293,16 @@ fn sluice_headers(headers: &mut HeaderMap, route: &str, reason: &str) {
 /// Header values must be visible ASCII; names from config may not be.
 fn header_value(s: &str) -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or_else(|_| {
-        let clean: String = s.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect();
+        let clean: String = s
+            .chars()
+            .map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .collect();
         HeaderValue::from_str(&clean).unwrap_or(HeaderValue::from_static("-"))
     })
 }

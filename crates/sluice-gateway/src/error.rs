@@ -14,7 +14,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, body: ErrorBody) -> Self {
-        ApiError { status, body, headers: HeaderMap::new() }
+        ApiError {
+            status,
+            body,
+            headers: HeaderMap::new(),
+        }
     }
 
     pub fn body_too_large(limit: u64) -> Self {
@@ -31,7 +35,11 @@ impl ApiError {
     pub fn bad_body(reason: impl std::fmt::Display) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            ErrorBody::invalid_request(format!("could not read the request body: {reason}"), None, None),
+            ErrorBody::invalid_request(
+                format!("could not read the request body: {reason}"),
+                None,
+                None,
+            ),
         )
     }
 
@@ -56,25 +64,38 @@ impl ApiError {
     pub fn not_found(method: &http::Method, path: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            ErrorBody::invalid_request(format!("Invalid URL ({method} {path})"), None, Some("unknown_url")),
+            ErrorBody::invalid_request(
+                format!("Invalid URL ({method} {path})"),
+                None,
+                Some("unknown_url"),
+            ),
         )
     }
 
     pub fn method_not_allowed(method: &http::Method, path: &str) -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            ErrorBody::invalid_request(format!("method {method} is not allowed on {path}"), None, Some("method_not_allowed")),
+            ErrorBody::invalid_request(
+                format!("method {method} is not allowed on {path}"),
+                None,
+                Some("method_not_allowed"),
+            ),
         )
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, ErrorBody::new(message, "server_error", None, Some("unavailable")))
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorBody::new(message, "server_error", None, Some("unavailable")),
+        )
     }
 
     /// Every target of the chain failed; `last` decides the status, `summary` lists them all.
     pub fn upstream_exhausted(last: &UpstreamError, summary: &str) -> Self {
         let (status, code) = match last {
-            UpstreamError::MissingKey { .. } => (StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable"),
+            UpstreamError::MissingKey { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable")
+            }
             UpstreamError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
             UpstreamError::Connect { .. } => (StatusCode::BAD_GATEWAY, "upstream_unreachable"),
             UpstreamError::Protocol { .. } => (StatusCode::BAD_GATEWAY, "upstream_protocol_error"),
@@ -83,7 +104,11 @@ impl ApiError {
             }
             UpstreamError::Status { .. } => (StatusCode::BAD_GATEWAY, "upstream_error"),
         };
-        let kind = if status == StatusCode::TOO_MANY_REQUESTS { "rate_limit_error" } else { "upstream_error" };
+        let kind = if status == StatusCode::TOO_MANY_REQUESTS {
+            "rate_limit_error"
+        } else {
+            "upstream_error"
+        };
         let mut err = Self::new(status, ErrorBody::new(summary, kind, None, Some(code)));
         if let UpstreamError::Status { headers, .. } = last {
             for name in ["retry-after", "retry-after-ms"] {
@@ -99,8 +124,10 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut resp = (self.status, self.body.to_json()).into_response();
-        resp.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         resp.headers_mut().extend(self.headers);
         resp
     }
@@ -110,11 +137,21 @@ impl IntoResponse for ApiError {
 /// upstream's own error message when its body is OpenAI-shaped.
 pub fn describe(e: &UpstreamError) -> String {
     match e {
-        UpstreamError::Status { provider, status, body, .. } => {
+        UpstreamError::Status {
+            provider,
+            status,
+            body,
+            ..
+        } => {
             let detail = serde_json::from_slice::<ErrorBody>(body)
                 .map(|b| b.error.message)
-                .unwrap_or_else(|_| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned());
-            format!("provider '{provider}' returned HTTP {}: {detail}", status.as_u16())
+                .unwrap_or_else(|_| {
+                    String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
+                });
+            format!(
+                "provider '{provider}' returned HTTP {}: {detail}",
+                status.as_u16()
+            )
         }
         other => other.to_string(),
     }

@@ -18,7 +18,10 @@ pub struct Route<'a> {
 /// Resolves a requested name: a policy of that name first, then a model of that name.
 pub fn resolve<'a>(config: &'a Config, requested: &str) -> Option<Route<'a>> {
     if let Some((label, policy)) = config.policies.get_key_value(requested) {
-        let chain = policy.chain().filter_map(|m| config.models.get(m)).collect();
+        let chain = policy
+            .chain()
+            .filter_map(|m| config.models.get(m))
+            .collect();
         return Some(Route {
             policy: Some(policy),
             label,

@@ -53,13 +53,19 @@ pub fn reload(state: &AppState) -> bool {
             if *old.config == cfg {
                 return Ok(None);
             }
-            Runtime::build(Arc::new(cfg), Some(&old)).map(Some).map_err(|e| e.to_string())
+            Runtime::build(Arc::new(cfg), Some(&old))
+                .map(Some)
+                .map_err(|e| e.to_string())
         });
     match result {
         Ok(Some(rt)) => {
             let generation = rt.generation;
             state.runtime.store(Arc::new(rt));
-            state.metrics.config_reloads.with_label_values(&["ok"]).inc();
+            state
+                .metrics
+                .config_reloads
+                .with_label_values(&["ok"])
+                .inc();
             tracing::info!(%source, generation, "config reloaded");
             true
         }
@@ -68,7 +74,11 @@ pub fn reload(state: &AppState) -> bool {
             true
         }
         Err(error) => {
-            state.metrics.config_reloads.with_label_values(&["failed"]).inc();
+            state
+                .metrics
+                .config_reloads
+                .with_label_values(&["failed"])
+                .inc();
             tracing::warn!(%source, %error, "config reload rejected; the running config stays in place");
             false
         }

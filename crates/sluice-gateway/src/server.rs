@@ -61,7 +61,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         }
         Err(_) => {
             let left = state.metrics.in_flight.get();
-            tracing::warn!(in_flight = left, "grace period over; closing remaining connections");
+            tracing::warn!(
+                in_flight = left,
+                "grace period over; closing remaining connections"
+            );
             Ok(())
         }
     }

@@ -31,10 +31,9 @@ impl Runtime {
                 .cloned();
             let provider = match reused {
                 Some(p) => p,
-                None => Arc::new(
-                    Provider::new(pc.clone())
-                        .map_err(|e| anyhow::anyhow!("cannot build HTTP client for provider '{name}': {e}"))?,
-                ),
+                None => Arc::new(Provider::new(pc.clone()).map_err(|e| {
+                    anyhow::anyhow!("cannot build HTTP client for provider '{name}': {e}")
+                })?),
             };
             if let Some(var) = provider.missing_key() {
                 tracing::warn!(provider = %name, env = %var, "api key variable is not set; requests to this provider will fail over");

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Shared set-up for the end-to-end tests: mock upstreams and the real binary.
 #![allow(dead_code)]
 
@@ -61,7 +62,9 @@ pub fn chat_body(model: &str, text: &str) -> Value {
 pub async fn error_of(resp: reqwest::Response, status: u16) -> Value {
     assert_eq!(resp.status().as_u16(), status, "unexpected status");
     assert_eq!(
-        resp.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
         Some("application/json")
     );
     let v: Value = resp.json().await.expect("error body is JSON");
@@ -74,7 +77,9 @@ pub async fn error_of(resp: reqwest::Response, status: u16) -> Value {
 }
 
 /// Reads a streaming response chunk by chunk, with arrival times.
-pub async fn read_stream(mut resp: reqwest::Response) -> (Vec<(std::time::Instant, bytes::Bytes)>, Option<String>) {
+pub async fn read_stream(
+    mut resp: reqwest::Response,
+) -> (Vec<(std::time::Instant, bytes::Bytes)>, Option<String>) {
     let mut chunks = Vec::new();
     loop {
         match resp.chunk().await {
@@ -100,7 +105,14 @@ pub fn sse_data(body: &[u8]) -> Vec<String> {
 
 /// Polls `/metrics` until a line starting with `prefix` has `value`; returns the last text.
 pub async fn metric_value(gw: &Gateway, series: &str) -> Option<f64> {
-    let text = client().get(gw.url("/metrics")).send().await.ok()?.text().await.ok()?;
+    let text = client()
+        .get(gw.url("/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
     text.lines()
         .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
         .and_then(|l| l.rsplit(' ').next())

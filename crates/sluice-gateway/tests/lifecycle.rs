@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! End to end through the real binary: request validation, config reload (file and SIGHUP,
 //! valid and invalid), SIGTERM drain, the CLI's check-config, and the auxiliary endpoints.
 
@@ -13,34 +14,75 @@ use sluice_testkit::mock::MockUpstream;
 #[tokio::test]
 async fn malformed_requests_get_openai_errors() {
     let (a, b) = (MockUpstream::start().await, MockUpstream::start().await);
-    let yaml = two_mock_yaml(&a, &b, "").replace("reload_debounce: 50ms", "reload_debounce: 50ms, max_body_bytes: 2000");
+    let yaml = two_mock_yaml(&a, &b, "").replace(
+        "reload_debounce: 50ms",
+        "reload_debounce: 50ms, max_body_bytes: 2000",
+    );
     let gw = start(&yaml).await;
     let url = gw.url("/v1/chat/completions");
     let c = client();
-    let post = |body: Vec<u8>| c.post(&url).header("content-type", "application/json").body(body).send();
+    let post = |body: Vec<u8>| {
+        c.post(&url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
 
     let e = error_of(post(b"{\"model\": \"auto\", ".to_vec()).await.unwrap(), 400).await;
     assert_eq!(e["type"], "invalid_request_error");
-    assert!(e["message"].as_str().unwrap().contains("could not parse the JSON body"));
+    assert!(e["message"]
+        .as_str()
+        .unwrap()
+        .contains("could not parse the JSON body"));
 
     let e = error_of(post(br#"{"model":"auto"}"#.to_vec()).await.unwrap(), 400).await;
     assert_eq!(e["param"], "messages");
     assert_eq!(e["code"], "missing_required_parameter");
 
-    let e = error_of(post(br#"{"messages":[{"role":"user","content":"x"}]}"#.to_vec()).await.unwrap(), 400).await;
+    let e = error_of(
+        post(br#"{"messages":[{"role":"user","content":"x"}]}"#.to_vec())
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
     assert_eq!(e["param"], "model");
 
-    let e = error_of(post(br#"{"model":"auto","messages":[{"role":"user","content":7}]}"#.to_vec()).await.unwrap(), 400).await;
+    let e = error_of(
+        post(br#"{"model":"auto","messages":[{"role":"user","content":7}]}"#.to_vec())
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
     assert_eq!(e["param"], "messages[0].content");
     assert_eq!(e["code"], "invalid_type");
 
-    let e = error_of(post(br#"{"model":"auto","messages":"hi"}"#.to_vec()).await.unwrap(), 400).await;
+    let e = error_of(
+        post(br#"{"model":"auto","messages":"hi"}"#.to_vec())
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
     assert_eq!(e["param"], "messages");
 
-    let e = error_of(post(br#"{"model":"auto","messages":[]}"#.to_vec()).await.unwrap(), 400).await;
+    let e = error_of(
+        post(br#"{"model":"auto","messages":[]}"#.to_vec())
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
     assert_eq!(e["param"], "messages");
 
-    let e = error_of(post(br#"{"model":"gpt-9","messages":[{"role":"user","content":"x"}]}"#.to_vec()).await.unwrap(), 404).await;
+    let e = error_of(
+        post(br#"{"model":"gpt-9","messages":[{"role":"user","content":"x"}]}"#.to_vec())
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
     assert_eq!(e["code"], "model_not_found");
     assert!(e["message"].as_str().unwrap().contains("auto, big, small"));
 
@@ -49,10 +91,13 @@ async fn malformed_requests_get_openai_errors() {
     let e = error_of(post(big.clone()).await.unwrap(), 413).await;
     assert_eq!(e["code"], "request_too_large");
     // ...and streamed without one (chunked), so the limit is enforced while reading.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = big.chunks(100).map(|c| Ok(c.to_vec())).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        big.chunks(100).map(|c| Ok(c.to_vec())).collect();
     let resp = c
         .post(&url)
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
         .send()
         .await
         .unwrap();
@@ -65,9 +110,16 @@ async fn malformed_requests_get_openai_errors() {
     let e = error_of(c.post(gw.url("/v1/completions")).send().await.unwrap(), 404).await;
     assert_eq!(e["message"], "Invalid URL (POST /v1/completions)");
 
-    assert!(a.requests().is_empty() && b.requests().is_empty(), "nothing reached an upstream");
+    assert!(
+        a.requests().is_empty() && b.requests().is_empty(),
+        "nothing reached an upstream"
+    );
     assert_eq!(
-        metric_value(&gw, r#"sluice_requests_total{policy="none",route="none",status="4xx"}"#).await,
+        metric_value(
+            &gw,
+            r#"sluice_requests_total{policy="none",route="none",status="4xx"}"#
+        )
+        .await,
         Some(9.0)
     );
 }
@@ -79,7 +131,12 @@ async fn env_overrides_the_file() {
         .env("SLUICE__SERVER__MAX_BODY_BYTES", "100")
         .start()
         .await;
-    let resp = client().post(gw.url("/v1/chat/completions")).json(&chat_body("auto", &"x".repeat(200))).send().await.unwrap();
+    let resp = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&chat_body("auto", &"x".repeat(200)))
+        .send()
+        .await
+        .unwrap();
     error_of(resp, 413).await;
 }
 
@@ -88,34 +145,74 @@ async fn models_health_ready_metrics() {
     let (a, b) = (MockUpstream::start().await, MockUpstream::start().await);
     let gw = start(&two_mock_yaml(&a, &b, "")).await;
     let c = client();
-    let v: Value = c.get(gw.url("/v1/models")).send().await.unwrap().json().await.unwrap();
+    let v: Value = c
+        .get(gw.url("/v1/models"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["object"], "list");
-    let ids: Vec<&str> = v["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["auto", "big", "small"]);
     assert_eq!(v["data"][0]["owned_by"], "sluice");
     assert_eq!(v["data"][0]["sluice"]["target"], "small");
     assert_eq!(v["data"][1]["owned_by"], "b");
 
-    assert_eq!(c.get(gw.url("/healthz")).send().await.unwrap().status(), 200);
-    let r: Value = c.get(gw.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        c.get(gw.url("/healthz")).send().await.unwrap().status(),
+        200
+    );
+    let r: Value = c
+        .get(gw.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["status"], "ready");
 
     let m = c.get(gw.url("/metrics")).send().await.unwrap();
-    assert!(m.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(m.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
     let text = m.text().await.unwrap();
-    for name in ["sluice_build_info", "sluice_config_reloads_total", "sluice_requests_in_flight"] {
+    for name in [
+        "sluice_build_info",
+        "sluice_config_reloads_total",
+        "sluice_requests_in_flight",
+    ] {
         assert!(text.contains(name), "{name} missing from /metrics");
     }
 }
 
 fn retarget(yaml: &str) -> String {
-    yaml.replace("auto: { target: small, fallbacks: [big], baseline: big }", "auto: { target: big, baseline: big }")
+    yaml.replace(
+        "auto: { target: small, fallbacks: [big], baseline: big }",
+        "auto: { target: big, baseline: big }",
+    )
 }
 
 async fn route_of(gw: &Gateway) -> String {
-    let resp = client().post(gw.url("/v1/chat/completions")).json(&chat_body("auto", "x")).send().await.unwrap();
+    let resp = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&chat_body("auto", "x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
-    resp.headers()["x-sluice-route"].to_str().unwrap().to_owned()
+    resp.headers()["x-sluice-route"]
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn wait_for_route(gw: &Gateway, want: &str, within: Duration) -> bool {
@@ -140,28 +237,62 @@ async fn hot_reload_valid_then_invalid() {
     let mut body = chat_body("auto", "long");
     body["stream"] = json!(true);
     body["mock"] = json!({"chunk_delay_ms": 100, "words": 8});
-    let inflight = client().post(gw.url("/v1/chat/completions")).json(&body).send().await.unwrap();
+    let inflight = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
 
     gw.write_config(&retarget(&yaml));
-    assert!(wait_for_route(&gw, "big", Duration::from_secs(5)).await, "valid reload not applied");
-    assert_eq!(metric_value(&gw, r#"sluice_config_reloads_total{result="ok"}"#).await, Some(1.0));
+    assert!(
+        wait_for_route(&gw, "big", Duration::from_secs(5)).await,
+        "valid reload not applied"
+    );
+    assert_eq!(
+        metric_value(&gw, r#"sluice_config_reloads_total{result="ok"}"#).await,
+        Some(1.0)
+    );
     let (chunks, err) = read_stream(inflight).await;
     assert!(err.is_none());
-    assert_eq!(sse_data(&concat(&chunks)).last().map(String::as_str), Some("[DONE]"));
+    assert_eq!(
+        sse_data(&concat(&chunks)).last().map(String::as_str),
+        Some("[DONE]")
+    );
 
     // Invalid: rejected, logged with the reason, counted; the running config keeps serving.
     gw.write_config(&yaml.replace("target: small", "target: nonexistent"));
-    assert!(gw.wait_for_log("config reload rejected", Duration::from_secs(5)).await);
-    let line = gw.logs().into_iter().find(|l| l.contains("config reload rejected")).unwrap();
-    assert!(line.contains("policies.auto.target") && line.contains("unknown model 'nonexistent'"), "{line}");
-    assert_eq!(metric_value(&gw, r#"sluice_config_reloads_total{result="failed"}"#).await, Some(1.0));
+    assert!(
+        gw.wait_for_log("config reload rejected", Duration::from_secs(5))
+            .await
+    );
+    let line = gw
+        .logs()
+        .into_iter()
+        .find(|l| l.contains("config reload rejected"))
+        .unwrap();
+    assert!(
+        line.contains("policies.auto.target") && line.contains("unknown model 'nonexistent'"),
+        "{line}"
+    );
+    assert_eq!(
+        metric_value(&gw, r#"sluice_config_reloads_total{result="failed"}"#).await,
+        Some(1.0)
+    );
     assert_eq!(route_of(&gw).await, "big");
 
     // Broken YAML too.
     gw.write_config("policies: [unclosed");
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(route_of(&gw).await, "big");
-    let r: Value = client().get(gw.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    let r: Value = client()
+        .get(gw.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["config_generation"], 1);
 }
 
@@ -176,9 +307,16 @@ async fn sighup_reloads_when_not_watching() {
         .await;
     gw.write_config(&retarget(&yaml));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(route_of(&gw).await, "small", "--no-watch must ignore file changes");
+    assert_eq!(
+        route_of(&gw).await,
+        "small",
+        "--no-watch must ignore file changes"
+    );
     gw.signal("HUP").await;
-    assert!(wait_for_route(&gw, "big", Duration::from_secs(5)).await, "SIGHUP did not reload");
+    assert!(
+        wait_for_route(&gw, "big", Duration::from_secs(5)).await,
+        "SIGHUP did not reload"
+    );
 }
 
 #[tokio::test]
@@ -188,10 +326,18 @@ async fn sigterm_drains_in_flight_streams() {
     let mut body = chat_body("auto", "drain me");
     body["stream"] = json!(true);
     body["mock"] = json!({"chunk_delay_ms": 100, "words": 10});
-    let mut resp = client().post(gw.url("/v1/chat/completions")).json(&body).send().await.unwrap();
+    let mut resp = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     let first = resp.chunk().await.unwrap().unwrap();
     gw.signal("TERM").await;
-    assert!(gw.wait_for_log("draining in-flight requests", Duration::from_secs(2)).await);
+    assert!(
+        gw.wait_for_log("draining in-flight requests", Duration::from_secs(2))
+            .await
+    );
     // New connections are refused while the old stream goes on.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let refused = reqwest::Client::new().get(gw.url("/healthz")).send().await;
@@ -201,7 +347,10 @@ async fn sigterm_drains_in_flight_streams() {
     let mut all = first.to_vec();
     all.extend(concat(&rest));
     assert_eq!(sse_data(&all).last().map(String::as_str), Some("[DONE]"));
-    let status = gw.wait_exit(Duration::from_secs(5)).await.expect("exited after drain");
+    let status = gw
+        .wait_exit(Duration::from_secs(5))
+        .await
+        .expect("exited after drain");
     assert!(status.success());
 }
 
@@ -213,14 +362,25 @@ async fn sigterm_grace_period_is_bounded() {
     let mut body = chat_body("auto", "forever");
     body["stream"] = json!(true);
     body["mock"] = json!({"chunk_delay_ms": 100, "words": 1000});
-    let mut resp = client().post(gw.url("/v1/chat/completions")).json(&body).send().await.unwrap();
+    let mut resp = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     resp.chunk().await.unwrap();
     let t = Instant::now();
     gw.signal("TERM").await;
-    let status = gw.wait_exit(Duration::from_secs(5)).await.expect("exits after the grace period");
+    let status = gw
+        .wait_exit(Duration::from_secs(5))
+        .await
+        .expect("exits after the grace period");
     assert!(status.success());
     assert!(t.elapsed() < Duration::from_secs(3));
-    assert!(gw.wait_for_log("grace period over", Duration::from_secs(1)).await);
+    assert!(
+        gw.wait_for_log("grace period over", Duration::from_secs(1))
+            .await
+    );
 }
 
 #[test]
@@ -232,18 +392,36 @@ fn check_config_lists_every_error() {
         "providers:\n  p: { base_url: 'nope', timeout: 0s }\nmodels:\n  m: { provider: q }\npolicies:\n  auto: { target: zz }\n",
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice")).arg("check-config").arg(&bad).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("check-config")
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    for path in ["providers.p.base_url", "providers.p.timeout", "models.m.provider", "policies.auto.target"] {
+    for path in [
+        "providers.p.base_url",
+        "providers.p.timeout",
+        "models.m.provider",
+        "policies.auto.target",
+    ] {
         assert!(err.contains(path), "{path} not reported:\n{err}");
     }
     assert!(err.starts_with("4 errors in"), "{err}");
 
     let good = dir.path().join("good.yaml");
     std::fs::write(&good, sluice_config::DEFAULT_YAML).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice")).arg("check-config").arg(&good).env_remove("OPENAI_API_KEY").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("check-config")
+        .arg(&good)
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("ok: "), "{stdout}");
     assert!(stdout.contains("OPENAI_API_KEY is not set"), "{stdout}");
@@ -261,17 +439,36 @@ async fn default_config_serves_without_a_file() {
     use tokio::io::AsyncBufReadExt;
     let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let addr = loop {
-        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await.unwrap().unwrap().unwrap();
+        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         let v: Value = serde_json::from_str(&line).unwrap();
         if v["fields"]["message"] == "listening" {
             assert_eq!(v["fields"]["source"], "<embedded default config>");
             break v["fields"]["addr"].as_str().unwrap().to_owned();
         }
     };
-    let v: Value = client().get(format!("http://{addr}/v1/models")).send().await.unwrap().json().await.unwrap();
+    let v: Value = client()
+        .get(format!("http://{addr}/v1/models"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["data"][0]["id"], "auto");
     // No key in this environment: a clear 503 rather than an unauthenticated upstream call.
-    let resp = client().post(format!("http://{addr}/v1/chat/completions")).json(&chat_body("auto", "x")).send().await.unwrap();
+    let resp = client()
+        .post(format!("http://{addr}/v1/chat/completions"))
+        .json(&chat_body("auto", "x"))
+        .send()
+        .await
+        .unwrap();
     let e = error_of(resp, 503).await;
-    assert!(e["message"].as_str().unwrap().contains("OPENAI_API_KEY is not set"));
+    assert!(e["message"]
+        .as_str()
+        .unwrap()
+        .contains("OPENAI_API_KEY is not set"));
 }

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! End to end through the real binary: round trips, pass-through, streaming, retries,
 //! fallback, timeouts and disconnects against mock upstreams on loopback.
 
@@ -34,8 +35,14 @@ async fn non_streaming_round_trip_is_byte_faithful() {
     assert_eq!(v["model"], "small-2024");
 
     let got = &a.requests()[0];
-    assert_eq!(got.body["model"], "small-2024", "upstream gets its own model name");
-    assert_eq!(got.headers["authorization"], format!("Bearer {KEY}").as_str());
+    assert_eq!(
+        got.body["model"], "small-2024",
+        "upstream gets its own model name"
+    );
+    assert_eq!(
+        got.headers["authorization"],
+        format!("Bearer {KEY}").as_str()
+    );
     assert_eq!(got.headers["x-extra-header"], "present");
     assert_eq!(got.headers["x-request-id"], "req-abc-123");
     assert!(b.requests().is_empty());
@@ -48,9 +55,15 @@ async fn non_streaming_round_trip_is_byte_faithful() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(resp.headers()["x-sluice-reason"], "direct: model big requested");
+    assert_eq!(
+        resp.headers()["x-sluice-reason"],
+        "direct: model big requested"
+    );
     assert_eq!(b.requests()[0].body["model"], "big-2024");
-    assert!(b.requests()[0].headers.get("authorization").is_none(), "provider b has no key");
+    assert!(
+        b.requests()[0].headers.get("authorization").is_none(),
+        "provider b has no key"
+    );
 
     // Path without /v1 works too; a request id is minted when the client sends none.
     let resp = client()
@@ -90,7 +103,12 @@ async fn unknown_fields_pass_through_untouched() {
         "stop": ["\n\n"],
         "x_vendor_extension": {"nested": [1, 2.5, "three", null, true]}
     });
-    let resp = client().post(gw.url("/v1/chat/completions")).json(&sent).send().await.unwrap();
+    let resp = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&sent)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let mut got = a.requests()[0].body.clone();
     assert_eq!(got["model"], "small-2024");
@@ -98,7 +116,10 @@ async fn unknown_fields_pass_through_untouched() {
     // `content: null` on the assistant message is the one normalisation: an absent and a
     // null content mean the same to every OpenAI-compatible API.
     let mut want = sent.clone();
-    want["messages"][2].as_object_mut().unwrap().remove("content");
+    want["messages"][2]
+        .as_object_mut()
+        .unwrap()
+        .remove("content");
     assert_eq!(got, want);
 }
 
@@ -111,9 +132,17 @@ async fn streaming_arrives_incrementally_and_unaltered() {
     body["stream_options"] = json!({"include_usage": true});
     body["mock"] = json!({"chunk_delay_ms": 150, "words": 6});
     let started = Instant::now();
-    let resp = client().post(gw.url("/v1/chat/completions")).json(&body).send().await.unwrap();
+    let resp = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
     assert_eq!(resp.headers()["x-sluice-route"], "small");
     let (chunks, err) = read_stream(resp).await;
     assert!(err.is_none(), "{err:?}");
@@ -121,7 +150,10 @@ async fn streaming_arrives_incrementally_and_unaltered() {
     // 8 events 150 ms apart: the first must reach the client long before the last.
     let first = chunks[0].0 - started;
     assert!(chunks.len() >= 4, "only {} chunks: buffered?", chunks.len());
-    assert!(total - first >= Duration::from_millis(700), "first chunk at {first:?}, end at {total:?}");
+    assert!(
+        total - first >= Duration::from_millis(700),
+        "first chunk at {first:?}, end at {total:?}"
+    );
     let all = concat(&chunks);
     assert_eq!(a.responses(), vec![bytes::Bytes::from(all.clone())]);
     let data = sse_data(&all);
@@ -135,18 +167,34 @@ async fn retries_429_and_5xx_honouring_retry_after() {
     let (a, b) = (MockUpstream::start().await, MockUpstream::start().await);
     let gw = start(&two_mock_yaml(&a, &b, "")).await;
     let mut body = chat_body("auto", "retry me");
-    body["mock"] = json!({"key": "r1", "script": ["status:429", "status:502", "ok"], "retry_after": "0.4"});
-    let resp = client().post(gw.url("/v1/chat/completions")).json(&body).send().await.unwrap();
+    body["mock"] =
+        json!({"key": "r1", "script": ["status:429", "status:502", "ok"], "retry_after": "0.4"});
+    let resp = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["x-sluice-route"], "small");
     let reqs = a.requests();
     assert_eq!(reqs.len(), 3);
     assert!(b.requests().is_empty(), "no fallback needed");
     let gap = reqs[1].at - reqs[0].at;
-    assert!(gap >= Duration::from_millis(390), "retry-after 0.4s not honoured: {gap:?}");
-    assert_eq!(metric_value(&gw, r#"sluice_upstream_retries_total{provider="a"}"#).await, Some(2.0));
+    assert!(
+        gap >= Duration::from_millis(390),
+        "retry-after 0.4s not honoured: {gap:?}"
+    );
     assert_eq!(
-        metric_value(&gw, r#"sluice_upstream_errors_total{kind="status_429",provider="a"}"#).await,
+        metric_value(&gw, r#"sluice_upstream_retries_total{provider="a"}"#).await,
+        Some(2.0)
+    );
+    assert_eq!(
+        metric_value(
+            &gw,
+            r#"sluice_upstream_errors_total{kind="status_429",provider="a"}"#
+        )
+        .await,
         Some(1.0)
     );
 }
@@ -164,12 +212,26 @@ async fn exhausted_retries_fall_back_to_next_target() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["x-sluice-route"], "big");
-    let reason = resp.headers()["x-sluice-reason"].to_str().unwrap().to_owned();
-    assert!(reason.contains("small failed (status_5xx), fell back to big"), "{reason}");
-    assert_eq!(a.requests().len(), 3, "1 attempt + 2 retries on the first target");
+    let reason = resp.headers()["x-sluice-reason"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        reason.contains("small failed (status_5xx), fell back to big"),
+        "{reason}"
+    );
+    assert_eq!(
+        a.requests().len(),
+        3,
+        "1 attempt + 2 retries on the first target"
+    );
     assert_eq!(b.requests().len(), 1);
     assert_eq!(
-        metric_value(&gw, r#"sluice_fallbacks_total{from="small",policy="auto",to="big"}"#).await,
+        metric_value(
+            &gw,
+            r#"sluice_fallbacks_total{from="small",policy="auto",to="big"}"#
+        )
+        .await,
         Some(1.0)
     );
 
@@ -184,7 +246,10 @@ async fn exhausted_retries_fall_back_to_next_target() {
     let e = error_of(resp, 502).await;
     assert_eq!(e["code"], "upstream_error");
     let msg = e["message"].as_str().unwrap();
-    assert!(msg.contains("small: provider 'a' returned HTTP 503: mock failure 503"), "{msg}");
+    assert!(
+        msg.contains("small: provider 'a' returned HTTP 503: mock failure 503"),
+        "{msg}"
+    );
     assert!(msg.contains("big: provider 'b' returned HTTP 500"), "{msg}");
 }
 
@@ -210,7 +275,10 @@ async fn upstream_client_errors_are_relayed_not_retried() {
 async fn connection_refused_falls_back() {
     let b = MockUpstream::start().await;
     // A port nothing listens on: bind, note, close.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let yaml = format!(
         r#"
 providers:
@@ -225,15 +293,32 @@ policies:
         b = b.base_url()
     );
     let gw = start(&yaml).await;
-    let resp = client().post(gw.url("/v1/chat/completions")).json(&chat_body("auto", "x")).send().await.unwrap();
+    let resp = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&chat_body("auto", "x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["x-sluice-reason"].to_str().unwrap().contains("small failed (connect)"));
+    assert!(resp.headers()["x-sluice-reason"]
+        .to_str()
+        .unwrap()
+        .contains("small failed (connect)"));
     assert_eq!(
-        metric_value(&gw, r#"sluice_upstream_errors_total{kind="connect",provider="dead"}"#).await,
+        metric_value(
+            &gw,
+            r#"sluice_upstream_errors_total{kind="connect",provider="dead"}"#
+        )
+        .await,
         Some(2.0)
     );
     // Directly to the dead model: 502, unreachable.
-    let resp = client().post(gw.url("/v1/chat/completions")).json(&chat_body("small", "x")).send().await.unwrap();
+    let resp = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&chat_body("small", "x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_of(resp, 502).await["code"], "upstream_unreachable");
 }
 
@@ -244,7 +329,12 @@ async fn no_retry_once_a_stream_has_started() {
     let mut body = chat_body("auto", "one two three four five six");
     body["stream"] = json!(true);
     body["mock"] = json!({"key": "s1", "script": ["break:2", "ok"]});
-    let resp = client().post(gw.url("/v1/chat/completions")).json(&body).send().await.unwrap();
+    let resp = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let (chunks, _err) = read_stream(resp).await;
     let data = sse_data(&concat(&chunks));
@@ -264,23 +354,39 @@ async fn stream_that_dies_before_first_byte_is_retried() {
     body["stream"] = json!(true);
     // The first attempt answers 200 and then cuts the connection before any body byte.
     body["mock"] = json!({"key": "s0", "script": ["close", "ok"]});
-    let resp = client().post(gw.url("/v1/chat/completions")).json(&body).send().await.unwrap();
+    let resp = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let (chunks, err) = read_stream(resp).await;
     assert!(err.is_none(), "{err:?}");
     let data = sse_data(&concat(&chunks));
     assert_eq!(data.last().map(String::as_str), Some("[DONE]"), "{data:?}");
-    assert_eq!(a.requests().len(), 2, "the client had seen nothing, so the gateway retried");
+    assert_eq!(
+        a.requests().len(),
+        2,
+        "the client had seen nothing, so the gateway retried"
+    );
 }
 
 #[tokio::test]
 async fn upstream_timeout_is_504() {
     let (a, b) = (MockUpstream::start().await, MockUpstream::start().await);
-    let yaml = two_mock_yaml(&a, &b, "").replace("timeout: 5s", "timeout: 300ms").replace("max_retries: 2", "max_retries: 0");
+    let yaml = two_mock_yaml(&a, &b, "")
+        .replace("timeout: 5s", "timeout: 300ms")
+        .replace("max_retries: 2", "max_retries: 0");
     a.set_default_script(&["hang"]);
     let gw = start(&yaml).await;
     let started = Instant::now();
-    let resp = client().post(gw.url("/v1/chat/completions")).json(&chat_body("small", "x")).send().await.unwrap();
+    let resp = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&chat_body("small", "x"))
+        .send()
+        .await
+        .unwrap();
     let e = error_of(resp, 504).await;
     assert_eq!(e["code"], "upstream_timeout");
     assert!(started.elapsed() < Duration::from_secs(3));
@@ -294,7 +400,12 @@ async fn silent_stream_is_cut_after_idle_timeout() {
     body["stream"] = json!(true);
     body["mock"] = json!({"script": ["stall:1"]});
     let started = Instant::now();
-    let resp = client().post(gw.url("/v1/chat/completions")).json(&body).send().await.unwrap();
+    let resp = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     let (chunks, _) = read_stream(resp).await;
     let data = sse_data(&concat(&chunks));
     let last: Value = serde_json::from_str(data.last().unwrap()).unwrap();
@@ -309,7 +420,12 @@ async fn client_disconnect_mid_stream_releases_upstream() {
     let mut body = chat_body("auto", "long");
     body["stream"] = json!(true);
     body["mock"] = json!({"chunk_delay_ms": 100, "words": 100});
-    let mut resp = client().post(gw.url("/v1/chat/completions")).json(&body).send().await.unwrap();
+    let mut resp = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     for _ in 0..2 {
         resp.chunk().await.unwrap();
     }
@@ -319,17 +435,33 @@ async fn client_disconnect_mid_stream_releases_upstream() {
     while a.disconnects() == 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(a.disconnects(), 1, "upstream stream still running after client left");
-    assert_eq!(a.completed_streams(), 0);
-    assert_eq!(metric_value(&gw, "sluice_requests_in_flight").await, Some(0.0));
     assert_eq!(
-        metric_value(&gw, r#"sluice_requests_total{policy="auto",route="small",status="2xx"}"#).await,
+        a.disconnects(),
+        1,
+        "upstream stream still running after client left"
+    );
+    assert_eq!(a.completed_streams(), 0);
+    assert_eq!(
+        metric_value(&gw, "sluice_requests_in_flight").await,
+        Some(0.0)
+    );
+    assert_eq!(
+        metric_value(
+            &gw,
+            r#"sluice_requests_total{policy="auto",route="small",status="2xx"}"#
+        )
+        .await,
         Some(1.0),
         "the abandoned stream is counted once"
     );
     assert!(gw.wait_for_log("client_gone", Duration::from_secs(2)).await);
     // And the gateway carries on.
-    let resp = client().post(gw.url("/v1/chat/completions")).json(&chat_body("auto", "next")).send().await.unwrap();
+    let resp = client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(&chat_body("auto", "next"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
 }
 
@@ -337,8 +469,16 @@ async fn client_disconnect_mid_stream_releases_upstream() {
 async fn http2_both_ways() {
     let (a, b) = (MockUpstream::start().await, MockUpstream::start().await);
     let gw = start(&two_mock_yaml(&a, &b, "http2_prior_knowledge: true")).await;
-    let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
-    let resp = h2.post(gw.url("/v1/chat/completions")).json(&chat_body("auto", "h2")).send().await.unwrap();
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let resp = h2
+        .post(gw.url("/v1/chat/completions"))
+        .json(&chat_body("auto", "h2"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.version(), reqwest::Version::HTTP_2);
     assert_eq!(a.requests()[0].version, http::Version::HTTP_2);
@@ -357,7 +497,10 @@ async fn logs_are_structured_and_never_show_the_key() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200, "401 from the first target falls back");
-    assert!(gw.wait_for_log("request finished", Duration::from_secs(2)).await);
+    assert!(
+        gw.wait_for_log("request finished", Duration::from_secs(2))
+            .await
+    );
     let logs = gw.logs();
     let finished: Value = logs
         .iter()
@@ -372,6 +515,9 @@ async fn logs_are_structured_and_never_show_the_key() {
     assert!(span["duration_ms"].as_f64().is_some());
     for line in &logs {
         assert!(!line.contains(KEY), "API key in logs: {line}");
-        assert!(!line.contains("sk-test-secret"), "API key prefix in logs: {line}");
+        assert!(
+            !line.contains("sk-test-secret"),
+            "API key prefix in logs: {line}"
+        );
     }
 }

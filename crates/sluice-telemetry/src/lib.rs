@@ -35,7 +35,10 @@ impl Metrics {
     pub fn new() -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("sluice_requests_total", "Chat completion requests by policy, route and status class"),
+            Opts::new(
+                "sluice_requests_total",
+                "Chat completion requests by policy, route and status class",
+            ),
             &["policy", "route", "status"],
         )?;
         let request_duration = HistogramVec::new(
@@ -47,19 +50,31 @@ impl Metrics {
             &["policy", "route"],
         )?;
         let upstream_retries = IntCounterVec::new(
-            Opts::new("sluice_upstream_retries_total", "Upstream attempts beyond the first"),
+            Opts::new(
+                "sluice_upstream_retries_total",
+                "Upstream attempts beyond the first",
+            ),
             &["provider"],
         )?;
         let upstream_errors = IntCounterVec::new(
-            Opts::new("sluice_upstream_errors_total", "Failed upstream attempts by kind"),
+            Opts::new(
+                "sluice_upstream_errors_total",
+                "Failed upstream attempts by kind",
+            ),
             &["provider", "kind"],
         )?;
         let fallbacks = IntCounterVec::new(
-            Opts::new("sluice_fallbacks_total", "Requests moved to the next target of their chain"),
+            Opts::new(
+                "sluice_fallbacks_total",
+                "Requests moved to the next target of their chain",
+            ),
             &["policy", "from", "to"],
         )?;
         let config_reloads = IntCounterVec::new(
-            Opts::new("sluice_config_reloads_total", "Config reloads by result (ok, failed)"),
+            Opts::new(
+                "sluice_config_reloads_total",
+                "Config reloads by result (ok, failed)",
+            ),
             &["result"],
         )?;
         let in_flight = IntGauge::new("sluice_requests_in_flight", "Requests being served now")?;
@@ -75,7 +90,9 @@ impl Metrics {
         registry.register(Box::new(config_reloads.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(build_info.clone()))?;
-        build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
         for r in ["ok", "failed"] {
             config_reloads.with_label_values(&[r]);
         }

@@ -57,7 +57,10 @@ impl Provider {
     pub fn new(config: Arc<ProviderConfig>) -> Result<Provider, reqwest::Error> {
         let mut default_headers = HeaderMap::new();
         for (k, v) in &config.headers {
-            if let (Ok(k), Ok(v)) = (HeaderName::try_from(k.as_str()), HeaderValue::try_from(v.as_str())) {
+            if let (Ok(k), Ok(v)) = (
+                HeaderName::try_from(k.as_str()),
+                HeaderValue::try_from(v.as_str()),
+            ) {
                 default_headers.insert(k, v);
             }
         }
@@ -122,7 +125,10 @@ impl Provider {
         let mut attempt = 0u32;
         loop {
             log.attempts += 1;
-            let err = match self.attempt(body.clone(), stream, request_id, api_key).await {
+            let err = match self
+                .attempt(body.clone(), stream, request_id, api_key)
+                .await
+            {
                 Ok(resp) => return Ok(resp),
                 Err(e) => e,
             };
@@ -181,7 +187,11 @@ impl Provider {
                         body,
                     });
                 }
-                return Ok(UpstreamResponse { status, headers, body: ResponseBody::Full(body) });
+                return Ok(UpstreamResponse {
+                    status,
+                    headers,
+                    body: ResponseBody::Full(body),
+                });
             }
             let mut rest = resp.bytes_stream().boxed();
             // Wait for real bytes before committing: a stream that dies here can still be
@@ -243,7 +253,10 @@ impl Provider {
             src = s.source();
         }
         if e.is_timeout() {
-            UpstreamError::Timeout { provider, after: self.config.connect_timeout }
+            UpstreamError::Timeout {
+                provider,
+                after: self.config.connect_timeout,
+            }
         } else if e.is_connect() {
             UpstreamError::Connect { provider, message }
         } else {
@@ -255,7 +268,9 @@ impl Provider {
 /// Exponential backoff with "equal jitter": half the step is fixed, half random, so
 /// retries from many clients spread out but none retries immediately.
 fn backoff(attempt: u32, initial: Duration, max: Duration) -> Duration {
-    let step = initial.saturating_mul(1u32.checked_shl(attempt).unwrap_or(u32::MAX)).min(max);
+    let step = initial
+        .saturating_mul(1u32.checked_shl(attempt).unwrap_or(u32::MAX))
+        .min(max);
     let half = step / 2;
     half + rand::rng().random_range(Duration::ZERO..=half)
 }
@@ -289,9 +304,18 @@ mod tests {
                 body: Bytes::new(),
             }
         };
-        assert_eq!(mk("retry-after", "2").retry_after(), Some(Duration::from_secs(2)));
-        assert_eq!(mk("retry-after-ms", "150").retry_after(), Some(Duration::from_millis(150)));
-        assert_eq!(mk("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT").retry_after(), None);
+        assert_eq!(
+            mk("retry-after", "2").retry_after(),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            mk("retry-after-ms", "150").retry_after(),
+            Some(Duration::from_millis(150))
+        );
+        assert_eq!(
+            mk("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT").retry_after(),
+            None
+        );
         assert!(mk("retry-after", "1").is_retryable());
     }
 }

@@ -134,7 +134,9 @@ fn has_usage_object(data: &[u8]) -> bool {
     let mut rest = data;
     while let Some(i) = rest.windows(needle.len()).position(|w| w == needle) {
         rest = &rest[i + needle.len()..];
-        let after = rest.iter().skip_while(|b| b.is_ascii_whitespace() || **b == b':');
+        let after = rest
+            .iter()
+            .skip_while(|b| b.is_ascii_whitespace() || **b == b':');
         if let Some(b'{') = after.into_iter().next() {
             return true;
         }
@@ -197,9 +199,13 @@ mod tests {
 
     #[test]
     fn usage_object_detection() {
-        assert!(has_usage_object(br#"{"choices":[],"usage":{"prompt_tokens":1}}"#));
+        assert!(has_usage_object(
+            br#"{"choices":[],"usage":{"prompt_tokens":1}}"#
+        ));
         assert!(has_usage_object(br#"{"usage" : {"a":1}}"#));
-        assert!(!has_usage_object(br#"{"choices":[{"delta":{}}],"usage":null}"#));
+        assert!(!has_usage_object(
+            br#"{"choices":[{"delta":{}}],"usage":null}"#
+        ));
         assert!(!has_usage_object(br#"{"text":"the \"usage\" word"}"#));
     }
 }

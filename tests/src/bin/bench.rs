@@ -1,1 +1,219 @@
-fn main(){}
+//! `sluice-bench`: the gateway's added latency and throughput, measured side by side.
+//!
+//! Starts the mock upstream (in this process, on its own runtime thread) and the real
+//! `sluice` binary (a separate process, release build), then sends the same non-streaming
+//! chat request to the mock directly and through the gateway, at each concurrency level,
+//! alternating the two in rounds so machine noise hits both alike. Reports p50/p99 latency,
+//! throughput, and the difference (the gateway's added latency).
+//!
+//! Run it with `scripts/bench-gateway.sh` (builds in release mode first).
+
+// A report tool: its output is the table on stdout.
+#![allow(clippy::print_stdout)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use clap::Parser;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use sluice_testkit::gateway::Gateway;
+use sluice_testkit::mock::MockUpstream;
+
+#[derive(Parser)]
+struct Args {
+    /// The gateway binary to measure.
+    #[arg(long, default_value = "target/release/sluice")]
+    sluice: PathBuf,
+    /// Requests per measurement (one target, one concurrency level, one round).
+    #[arg(long, default_value_t = 5000)]
+    requests: usize,
+    /// Concurrency levels, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,64")]
+    concurrency: Vec<usize>,
+    /// Rounds; each round measures direct and gateway once per level.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Write the results as JSON here as well.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, serde::Serialize)]
+struct Stats {
+    p50_us: f64,
+    p99_us: f64,
+    rps: f64,
+    /// CPU time the gateway process spent per request (0 for direct runs).
+    cpu_us_per_req: f64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    // The mock gets its own single-threaded runtime, like a separate server would.
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("mock runtime");
+        rt.block_on(async move {
+            let mock = MockUpstream::start().await;
+            let _ = addr_tx.send(mock.addr);
+            std::future::pending::<()>().await;
+        });
+    });
+    let mock_addr = addr_rx.recv().context("mock did not start")?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run(args, mock_addr))
+}
+
+async fn run(args: Args, mock_addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.sluice.exists(),
+        "{} not found; build it with cargo build --release",
+        args.sluice.display()
+    );
+    let yaml = format!(
+        "providers:\n  mock: {{ base_url: \"http://{mock_addr}/v1\", api_key_env: BENCH_KEY }}\n\
+         models:\n  mock-model: {{ provider: mock }}\n\
+         policies:\n  auto: {{ strategy: static, target: mock-model }}\n"
+    );
+    let gw = Gateway::builder(&args.sluice, &yaml)
+        .env("BENCH_KEY", "sk-bench")
+        .env("RUST_LOG", "warn,sluice_gateway::server=info")
+        .start()
+        .await;
+    let body = Bytes::from_static(
+        br#"{"model":"auto","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What is the capital of France? Answer in one word."}],"max_tokens":32,"temperature":0}"#,
+    );
+    let direct = format!("http://{mock_addr}/v1/chat/completions");
+    let via = gw.url("/v1/chat/completions");
+
+    let mut results = Vec::new();
+    eprintln!("warming up");
+    for url in [&direct, &via] {
+        measure(url, &body, 8, 2000).await?;
+    }
+    for &c in &args.concurrency {
+        let (mut d_runs, mut g_runs) = (Vec::new(), Vec::new());
+        for round in 0..args.rounds {
+            eprintln!("concurrency {c}, round {}", round + 1);
+            d_runs.push(measure(&direct, &body, c, args.requests).await?);
+            let cpu0 = cpu_ns(gw.pid());
+            let mut g = measure(&via, &body, c, args.requests).await?;
+            g.cpu_us_per_req = (cpu_ns(gw.pid()) - cpu0) as f64 / 1e3 / args.requests as f64;
+            g_runs.push(g);
+        }
+        let d = median_stats(&d_runs);
+        let g = median_stats(&g_runs);
+        results.push(serde_json::json!({
+            "concurrency": c, "direct": d, "gateway": g,
+            "added_p50_us": g.p50_us - d.p50_us, "added_p99_us": g.p99_us - d.p99_us,
+            "throughput_ratio": g.rps / d.rps,
+        }));
+    }
+
+    println!("| concurrency | direct p50 | direct p99 | direct req/s | gateway p50 | gateway p99 | gateway req/s | added p50 | added p99 | gateway CPU/request |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for r in &results {
+        let f = |p: &str| r.pointer(p).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
+        println!(
+            "| {} | {:.0} µs | {:.0} µs | {:.0} | {:.0} µs | {:.0} µs | {:.0} | {:.0} µs | {:.0} µs | {:.0} µs |",
+            r["concurrency"], f("/direct/p50_us"), f("/direct/p99_us"), f("/direct/rps"),
+            f("/gateway/p50_us"), f("/gateway/p99_us"), f("/gateway/rps"), f("/added_p50_us"), f("/added_p99_us"),
+            f("/gateway/cpu_us_per_req"),
+        );
+    }
+    if let Some(path) = args.json {
+        std::fs::write(&path, serde_json::to_vec_pretty(&results)?)?;
+    }
+    Ok(())
+}
+
+/// The median of each figure across rounds.
+fn median_stats(runs: &[Stats]) -> Stats {
+    let med = |f: fn(&Stats) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Stats {
+        p50_us: med(|s| s.p50_us),
+        p99_us: med(|s| s.p99_us),
+        rps: med(|s| s.rps),
+        cpu_us_per_req: med(|s| s.cpu_us_per_req),
+    }
+}
+
+/// `total` requests over `concurrency` keep-alive connections; every response must be 200.
+async fn measure(
+    url: &str,
+    body: &Bytes,
+    concurrency: usize,
+    total: usize,
+) -> anyhow::Result<Stats> {
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(concurrency)
+        .build_http();
+    let uri: hyper::Uri = url.parse()?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, uri, body, next) = (client.clone(), uri.clone(), body.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while next.fetch_add(1, Ordering::Relaxed) < total {
+                let req = hyper::Request::post(uri.clone())
+                    .header("content-type", "application/json")
+                    .body(Full::new(body.clone()))?;
+                let t = Instant::now();
+                let resp = client.request(req).await?;
+                let status = resp.status();
+                resp.into_body().collect().await?;
+                lat.push(t.elapsed());
+                anyhow::ensure!(status == 200, "status {status}");
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut all: Vec<Duration> = Vec::with_capacity(total);
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    let pct =
+        |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1e6;
+    Ok(Stats {
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+        rps: all.len() as f64 / elapsed.as_secs_f64(),
+        cpu_us_per_req: 0.0,
+    })
+}
+
+/// Nanoseconds of CPU the process has used, summed over its threads (Linux schedstat).
+fn cpu_ns(pid: Option<u32>) -> u64 {
+    let Some(pid) = pid else { return 0 };
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| t.ok())
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .sum()
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Idempotent set-up for running and testing Sluice on a fresh Debian machine with a Rust
+# toolchain and python3: creates ./.venv with the pinned Python dependencies. Safe to run
+# again; it only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null; then
+  echo "setup: cargo not found; install a Rust toolchain (https://rustup.rs) first" >&2
+  exit 1
+fi
+
+stamp=.venv/.requirements.sha256
+want=$(sha256sum scripts/requirements.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv" >&2
+  python3 -m venv .venv
+fi
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing Python dependencies into .venv" >&2
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+  echo "$want" > "$stamp"
+fi
