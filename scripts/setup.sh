@@ -21,3 +21,14 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
   echo "$want" > "$stamp"
 fi
+
+# Models: ./models (or $SLUICE_MODELS_DIR) must hold the model folders the config names.
+# A local mirror is used when given ($SLUICE_MODELS_MIRROR) or present (../shared/models);
+# otherwise `sluice models pull` downloads them from the Hugging Face hub.
+models=${SLUICE_MODELS_DIR:-models}
+mirror=${SLUICE_MODELS_MIRROR:-}
+[ -z "$mirror" ] && [ -d ../shared/models ] && mirror=$(cd ../shared/models && pwd)
+if [ ! -e "$models" ] && [ -n "$mirror" ]; then
+  echo "setup: linking $models -> $mirror" >&2
+  ln -s "$mirror" "$models"
+fi

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+export SLUICE_MODELS_DIR=${SLUICE_MODELS_DIR:-$PWD/models}
 
 cargo build --locked --workspace --bins
 cargo test --locked --workspace

@@ -1,0 +1,155 @@
+//! Router heads: scores computed from a query's embedding.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use ort::session::Session;
+use ort::value::Tensor;
+
+use crate::embedding::dot;
+use crate::runtime::{environment, ort_err};
+use crate::RouterError;
+
+/// An ONNX classifier mapping embeddings `[N, dim]` (float32) to the probability that the
+/// weak model's answer is not good enough: output `[N]`, `[N, 1]`, or `[N, 2]` (column 1 is
+/// taken). The evals tooling writes these; any ONNX file with that contract works.
+pub struct LearnedHead {
+    /// Heads are tiny (microseconds per batch); one session behind a lock is enough.
+    session: Mutex<Session>,
+    input: String,
+    pub dim: usize,
+    pub path: String,
+}
+
+impl LearnedHead {
+    pub fn load(path: &Path, dim: usize) -> Result<LearnedHead, RouterError> {
+        let err = |e: String| RouterError::Load {
+            path: path.display().to_string(),
+            message: e,
+        };
+        let env = environment()?;
+        let session = Session::builder(&env)
+            .map_err(|e| err(e.to_string()))?
+            .with_intra_threads(1)
+            .map_err(|e| err(e.to_string()))?
+            .commit_from_file(path)
+            .map_err(|e| err(e.to_string()))?;
+        let input = session
+            .inputs()
+            .first()
+            .map(|i| i.name().to_owned())
+            .ok_or_else(|| err("head has no inputs".into()))?;
+        let head = LearnedHead {
+            session: Mutex::new(session),
+            input,
+            dim,
+            path: path.display().to_string(),
+        };
+        // Fail at load time, not on the first request, if the contract is not met.
+        let probe = head
+            .score(&[vec![0.0; dim]])
+            .map_err(|e| err(format!("probe run failed: {e}")))?;
+        if probe.len() != 1 {
+            return Err(err(format!(
+                "expected one score per row, got {}",
+                probe.len()
+            )));
+        }
+        Ok(head)
+    }
+
+    /// One probability per embedding.
+    pub fn score(&self, embeddings: &[Vec<f32>]) -> Result<Vec<f32>, RouterError> {
+        let n = embeddings.len();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let mut flat = Vec::with_capacity(n * self.dim);
+        for e in embeddings {
+            if e.len() != self.dim {
+                return Err(RouterError::Inference(format!(
+                    "head {} expects {}-dimensional embeddings, got {}",
+                    self.path,
+                    self.dim,
+                    e.len()
+                )));
+            }
+            flat.extend_from_slice(e);
+        }
+        let tensor = Tensor::from_array(([n as i64, self.dim as i64], flat)).map_err(ort_err)?;
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let outputs = session
+            .run(ort::inputs![self.input.as_str() => tensor])
+            .map_err(ort_err)?;
+        let (shape, data) = outputs[0].try_extract_tensor::<f32>().map_err(ort_err)?;
+        let dims: Vec<i64> = shape.iter().copied().collect();
+        let scores = match dims.as_slice() {
+            [b] if *b as usize == n => data.to_vec(),
+            [b, 1] if *b as usize == n => data.to_vec(),
+            [b, 2] if *b as usize == n => data.chunks_exact(2).map(|c| c[1]).collect(),
+            other => {
+                return Err(RouterError::Inference(format!(
+                    "head {} returned shape {other:?} for {n} rows; expected [N], [N,1] or [N,2]",
+                    self.path
+                )))
+            }
+        };
+        Ok(scores)
+    }
+}
+
+/// How a query's similarity to a route's examples is summarised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    /// Similarity to the closest example.
+    Max,
+    /// Similarity to the normalised mean of the examples.
+    Centroid,
+}
+
+/// A semantic route with its examples already embedded.
+#[derive(Debug, Clone)]
+pub struct SemanticRoute {
+    pub name: String,
+    pub target: String,
+    pub threshold: f32,
+    pub examples: Vec<Vec<f32>>,
+    centroid: Vec<f32>,
+}
+
+impl SemanticRoute {
+    pub fn new(
+        name: String,
+        target: String,
+        threshold: f32,
+        examples: Vec<Vec<f32>>,
+    ) -> SemanticRoute {
+        let dim = examples.first().map_or(0, Vec::len);
+        let mut centroid = vec![0f32; dim];
+        for e in &examples {
+            for (c, x) in centroid.iter_mut().zip(e) {
+                *c += x;
+            }
+        }
+        crate::embedding::normalize(&mut centroid);
+        SemanticRoute {
+            name,
+            target,
+            threshold,
+            examples,
+            centroid,
+        }
+    }
+
+    /// Cosine similarity of a normalised query embedding to this route.
+    pub fn similarity(&self, query: &[f32], aggregate: Aggregate) -> f32 {
+        match aggregate {
+            Aggregate::Max => self
+                .examples
+                .iter()
+                .map(|e| dot(e, query))
+                .fold(f32::MIN, f32::max),
+            Aggregate::Centroid => dot(&self.centroid, query),
+        }
+    }
+}
