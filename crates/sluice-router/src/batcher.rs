@@ -229,11 +229,11 @@ fn worker(
     }
 }
 
+/// An embedding with its learned score, if its job asked for one.
+type Scored = (Vec<f32>, Option<f32>);
+
 /// Runs each distinct head once over the rows that asked for it.
-fn score_heads(
-    batch: &[Job],
-    vectors: Vec<Vec<f32>>,
-) -> Result<Vec<(Vec<f32>, Option<f32>)>, RouterError> {
+fn score_heads(batch: &[Job], vectors: Vec<Vec<f32>>) -> Result<Vec<Scored>, RouterError> {
     let mut scores: Vec<Option<f32>> = vec![None; batch.len()];
     let mut done: Vec<bool> = vec![false; batch.len()];
     for i in 0..batch.len() {
