@@ -7,5 +7,6 @@
 //! - [`gateway`]: starts the real `sluice` binary on an ephemeral port with a given YAML,
 //!   collects its JSON logs, rewrites its config, signals it, and kills it on drop.
 
+pub mod env;
 pub mod gateway;
 pub mod mock;

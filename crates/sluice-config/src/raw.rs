@@ -92,6 +92,36 @@ pub struct RawModel {
     /// USD per million tokens. `pricing: {input: 2.5, output: 10.0, cached_input: 1.25}`
     #[serde(default)]
     pub pricing: Option<RawPricing>,
+    /// Longest prompt + completion the model accepts, in tokens; routing rules send longer
+    /// requests elsewhere. `context_window: 8192`
+    #[serde(default)]
+    pub context_window: Option<u64>,
+    /// Request features the model can serve; routing rules send requests needing a missing
+    /// one to the policy's `strong` model. All true by default.
+    /// `supports: {tools: false, images: false, json_schema: false}`
+    #[serde(default)]
+    pub supports: RawSupports,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSupports {
+    #[serde(default = "defaults::yes")]
+    pub tools: bool,
+    #[serde(default = "defaults::yes")]
+    pub images: bool,
+    #[serde(default = "defaults::yes")]
+    pub json_schema: bool,
+}
+
+impl Default for RawSupports {
+    fn default() -> Self {
+        RawSupports {
+            tools: true,
+            images: true,
+            json_schema: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -111,11 +141,39 @@ pub struct RawPricing {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPolicy {
-    /// How the target is chosen. Only `static` exists so far. `strategy: static`
+    /// How the target is chosen: `static` (always `target`), `learned` (a router head's
+    /// score `>= threshold` sends the request to `strong`, otherwise `target`), or `semantic`
+    /// (the most similar of `routes`, otherwise `target`). `strategy: learned`
     #[serde(default = "defaults::strategy")]
     pub strategy: String,
-    /// The model requests go to first. `target: gpt-4o-mini`
+    /// The default model: the static target, the weak model of `learned`, the no-match
+    /// model of `semantic`. `target: local-small`
     pub target: String,
+    /// Where requests go that `target` should not or cannot serve: a high learned score,
+    /// features `target` lacks, prompts beyond its context window, router overflow.
+    /// `strong: gpt-4o`
+    #[serde(default)]
+    pub strong: Option<String>,
+    /// `learned`: scores at or above this go to `strong`. `threshold: 0.42`
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    /// `learned`: which `router.heads` entry scores requests. `head: default`
+    #[serde(default)]
+    pub head: Option<String>,
+    /// `semantic`: how similarity to a route's examples is summarised: `max` (closest
+    /// example) or `centroid`. `aggregate: max`
+    #[serde(default)]
+    pub aggregate: Option<String>,
+    /// `semantic`: routes defined by example utterances.
+    #[serde(default)]
+    pub routes: Vec<RawSemanticRoute>,
+    /// Deterministic overrides, checked before any model runs.
+    #[serde(default)]
+    pub rules: RawRules,
+    /// When the router's queue is full: `strong` (send there unscored) or `reject` (503).
+    /// `overflow: strong`
+    #[serde(default = "defaults::overflow")]
+    pub overflow: String,
     /// Tried in order when the target fails (connect error, timeout, 429 or 5xx after
     /// retries). `fallbacks: [gpt-4o]`
     #[serde(default)]
@@ -123,6 +181,98 @@ pub struct RawPolicy {
     /// The model whose price the savings figures compare against. `baseline: gpt-4o`
     #[serde(default)]
     pub baseline: Option<String>,
+}
+
+/// `policies.<name>.routes[i]` — a semantic route.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSemanticRoute {
+    /// Shown in reasons and `/v1/route`. `name: code`
+    pub name: String,
+    /// The model matching requests go to. `target: gpt-4o`
+    pub target: String,
+    /// Cosine similarity needed to match. `threshold: 0.55`
+    #[serde(default = "defaults::semantic_threshold")]
+    pub threshold: f64,
+    /// Example utterances; editing them and saving the file re-embeds them live.
+    pub examples: Vec<String>,
+}
+
+/// `policies.<name>.rules`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRules {
+    /// Models a client may force with the `x-sluice-target` header. `header_override: [gpt-4o]`
+    #[serde(default)]
+    pub header_override: Vec<String>,
+    /// Regex matches on the routed text, checked in order. `patterns: [{regex: "(?i)\\bprove\\b", target: gpt-4o}]`
+    #[serde(default)]
+    pub patterns: Vec<RawPattern>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPattern {
+    pub regex: String,
+    pub target: String,
+}
+
+/// `router:` — the in-process embedding model and the heads policies score with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRouter {
+    pub embedder: RawEmbedder,
+    /// Learned heads by name. `heads: {default: {path: config/router-head.onnx}}`
+    #[serde(default)]
+    pub heads: BTreeMap<String, RawHead>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmbedder {
+    /// Model folder: a name under the models directory (`SLUICE_MODELS_DIR`, default
+    /// `./models`) or a path. `model: all-MiniLM-L6-v2`
+    pub model: String,
+    /// Hugging Face repository to fetch the folder from when it is missing (`sluice models
+    /// pull`). `hub_id: sentence-transformers/all-MiniLM-L6-v2`
+    #[serde(default)]
+    pub hub_id: Option<String>,
+    /// ONNX file in the folder (root or `onnx/`). `variant: model_int8.onnx`
+    #[serde(default = "defaults::variant")]
+    pub variant: String,
+    /// Token budget per routed text; longer texts keep their head and tail. `max_tokens: 256`
+    #[serde(default = "defaults::embed_max_tokens")]
+    pub max_tokens: usize,
+    /// Also embed the system prompt. `include_system: false`
+    #[serde(default)]
+    pub include_system: bool,
+    /// Also embed this many messages before the last user message. `history: 0`
+    #[serde(default)]
+    pub history: usize,
+    /// Worker threads, each with its own ONNX session. `workers: 2`
+    #[serde(default = "defaults::embed_workers")]
+    pub workers: usize,
+    /// ONNX Runtime intra-op threads per worker. `threads: 1`
+    #[serde(default = "defaults::one")]
+    pub threads: usize,
+    /// Most requests embedded in one batch. `max_batch: 32`
+    #[serde(default = "defaults::max_batch")]
+    pub max_batch: usize,
+    /// Longest a partly filled batch waits for more requests. `max_wait: 2ms`
+    #[serde(default = "defaults::max_wait", with = "humantime_serde")]
+    pub max_wait: Duration,
+    /// Requests allowed to wait for a worker; beyond that the policy's `overflow` applies.
+    /// `queue_depth: 256`
+    #[serde(default = "defaults::queue_depth")]
+    pub queue_depth: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHead {
+    /// ONNX classifier file; relative paths are relative to the config file's folder.
+    /// `path: router-head.onnx`
+    pub path: String,
 }
 
 pub(crate) mod defaults {
@@ -163,5 +313,35 @@ pub(crate) mod defaults {
     }
     pub fn strategy() -> String {
         "static".into()
+    }
+    pub fn overflow() -> String {
+        "strong".into()
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn one() -> usize {
+        1
+    }
+    pub fn semantic_threshold() -> f64 {
+        0.5
+    }
+    pub fn variant() -> String {
+        "model.onnx".into()
+    }
+    pub fn embed_max_tokens() -> usize {
+        256
+    }
+    pub fn embed_workers() -> usize {
+        2
+    }
+    pub fn max_batch() -> usize {
+        32
+    }
+    pub fn max_wait() -> Duration {
+        Duration::from_millis(2)
+    }
+    pub fn queue_depth() -> usize {
+        256
     }
 }

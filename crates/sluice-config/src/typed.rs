@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::ConfigError;
-use crate::raw::{RawModel, RawPolicy, RawProvider, RawServer};
+use crate::raw::{RawModel, RawPolicy, RawProvider, RawRouter, RawServer};
 
 /// A validated configuration. Cheap to share: the gateway holds it in an `Arc` and swaps the
 /// whole thing on reload.
@@ -18,6 +18,32 @@ pub struct Config {
     pub providers: BTreeMap<String, Arc<ProviderConfig>>,
     pub models: BTreeMap<String, ModelConfig>,
     pub policies: BTreeMap<String, PolicyConfig>,
+    /// Present when the config has a `router` section.
+    pub router: Option<RouterConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouterConfig {
+    pub embedder: EmbedderConfig,
+    /// Head name → ONNX file path as written (relative paths resolve against the config
+    /// file's folder).
+    pub heads: BTreeMap<String, String>,
+}
+
+/// Compared on reload: an unchanged embedder keeps its loaded sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbedderConfig {
+    pub model: String,
+    pub hub_id: Option<String>,
+    pub variant: String,
+    pub max_tokens: usize,
+    pub include_system: bool,
+    pub history: usize,
+    pub workers: usize,
+    pub threads: usize,
+    pub max_batch: usize,
+    pub max_wait: Duration,
+    pub queue_depth: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +80,15 @@ pub struct ModelConfig {
     /// The name sent upstream in the request's `model` field.
     pub upstream_model: String,
     pub pricing: Option<Pricing>,
+    pub context_window: Option<u64>,
+    pub supports: Supports,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Supports {
+    pub tools: bool,
+    pub images: bool,
+    pub json_schema: bool,
 }
 
 /// USD per million tokens.
@@ -64,10 +99,54 @@ pub struct Pricing {
     pub cached_input: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Strategy {
     /// Always the target, then the fallbacks in order.
     Static,
+    /// A learned head's score `>= threshold` sends the request to `strong`.
+    Learned { threshold: f64, head: String },
+    /// The most similar route above its threshold, else `target`.
+    Semantic {
+        aggregate: Aggregate,
+        routes: Vec<SemanticRouteConfig>,
+    },
+}
+
+impl Strategy {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Strategy::Static => "static",
+            Strategy::Learned { .. } => "learned",
+            Strategy::Semantic { .. } => "semantic",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    Max,
+    Centroid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overflow {
+    Strong,
+    Reject,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SemanticRouteConfig {
+    pub name: String,
+    pub target: String,
+    pub threshold: f64,
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rules {
+    pub header_override: Vec<String>,
+    /// (regex source, target), checked to compile at load.
+    pub patterns: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -75,8 +154,11 @@ pub struct PolicyConfig {
     pub name: String,
     pub strategy: Strategy,
     pub target: String,
+    pub strong: Option<String>,
     pub fallbacks: Vec<String>,
     pub baseline: Option<String>,
+    pub rules: Rules,
+    pub overflow: Overflow,
 }
 
 impl PolicyConfig {
@@ -86,7 +168,7 @@ impl PolicyConfig {
     }
 }
 
-const SECTIONS: &[&str] = &["server", "providers", "models", "policies"];
+const SECTIONS: &[&str] = &["server", "providers", "models", "policies", "router"];
 
 impl Config {
     /// Checks a parsed document (YAML after env overrides) and returns every problem found.
@@ -117,6 +199,11 @@ impl Config {
             entries(top.get("models"), "models", &mut errors);
         let raw_policies: BTreeMap<String, RawPolicy> =
             entries(top.get("policies"), "policies", &mut errors);
+        let raw_router: Option<RawRouter> = match top.get("router") {
+            None | Some(Value::Null) => None,
+            Some(v) => section(v, "router", &mut errors),
+        };
+        let router = raw_router.map(|r| check_router(r, &mut errors));
 
         if server.max_body_bytes == 0 {
             errors.push(ConfigError::new(
@@ -179,6 +266,17 @@ impl Config {
                     "must not be empty",
                 ));
             }
+            if m.context_window == Some(0) {
+                errors.push(ConfigError::new(
+                    format!("{path}.context_window"),
+                    "must be greater than 0",
+                ));
+            }
+            let supports = Supports {
+                tools: m.supports.tools,
+                images: m.supports.images,
+                json_schema: m.supports.json_schema,
+            };
             models.insert(
                 name.clone(),
                 ModelConfig {
@@ -186,58 +284,20 @@ impl Config {
                     provider: m.provider,
                     upstream_model,
                     pricing,
+                    context_window: m.context_window,
+                    supports,
                 },
             );
         }
 
         let mut policies = BTreeMap::new();
         for (name, p) in raw_policies {
-            let path = format!("policies.{name}");
-            let strategy = match p.strategy.as_str() {
-                "static" => Strategy::Static,
-                other => {
-                    errors.push(ConfigError::new(
-                        format!("{path}.strategy"),
-                        format!("unknown strategy '{other}', expected: static"),
-                    ));
-                    Strategy::Static
-                }
-            };
-            let mut check_model = |field: String, model: &str| {
-                if !models.contains_key(model) {
-                    errors.push(ConfigError::new(
-                        field,
-                        format!("unknown model '{model}'{}", one_of(models.keys())),
-                    ));
-                }
-            };
-            check_model(format!("{path}.target"), &p.target);
-            for (i, f) in p.fallbacks.iter().enumerate() {
-                check_model(format!("{path}.fallbacks[{i}]"), f);
+            let path = format!("{path_prefix}.{name}", path_prefix = "policies");
+            if let Some(policy) =
+                check_policy(&name, p, &path, &models, router.as_ref(), &mut errors)
+            {
+                policies.insert(name, policy);
             }
-            if let Some(b) = &p.baseline {
-                check_model(format!("{path}.baseline"), b);
-            }
-            let mut seen = vec![p.target.as_str()];
-            for (i, f) in p.fallbacks.iter().enumerate() {
-                if seen.contains(&f.as_str()) {
-                    errors.push(ConfigError::new(
-                        format!("{path}.fallbacks[{i}]"),
-                        format!("'{f}' already appears earlier in the chain"),
-                    ));
-                }
-                seen.push(f);
-            }
-            policies.insert(
-                name.clone(),
-                PolicyConfig {
-                    name,
-                    strategy,
-                    target: p.target,
-                    fallbacks: p.fallbacks,
-                    baseline: p.baseline,
-                },
-            );
         }
 
         if errors.is_empty() {
@@ -250,6 +310,7 @@ impl Config {
                 providers,
                 models,
                 policies,
+                router,
             })
         } else {
             Err(errors)
@@ -346,6 +407,227 @@ fn check_provider(
         http2_prior_knowledge: p.http2_prior_knowledge,
         pool_max_idle_per_host: p.pool_max_idle_per_host,
         pool_idle_timeout: p.pool_idle_timeout,
+    })
+}
+
+fn check_router(r: RawRouter, errors: &mut Vec<ConfigError>) -> RouterConfig {
+    let e = &r.embedder;
+    for (field, v) in [
+        ("max_tokens", e.max_tokens),
+        ("workers", e.workers),
+        ("threads", e.threads),
+        ("max_batch", e.max_batch),
+        ("queue_depth", e.queue_depth),
+    ] {
+        if v == 0 {
+            errors.push(ConfigError::new(
+                format!("router.embedder.{field}"),
+                "must be greater than 0",
+            ));
+        }
+    }
+    if e.max_tokens < 8 {
+        errors.push(ConfigError::new(
+            "router.embedder.max_tokens",
+            "must be at least 8",
+        ));
+    }
+    if e.model.is_empty() {
+        errors.push(ConfigError::new(
+            "router.embedder.model",
+            "must name a model folder",
+        ));
+    }
+    RouterConfig {
+        embedder: EmbedderConfig {
+            model: r.embedder.model,
+            hub_id: r.embedder.hub_id,
+            variant: r.embedder.variant,
+            max_tokens: r.embedder.max_tokens,
+            include_system: r.embedder.include_system,
+            history: r.embedder.history,
+            workers: r.embedder.workers,
+            threads: r.embedder.threads,
+            max_batch: r.embedder.max_batch,
+            max_wait: r.embedder.max_wait,
+            queue_depth: r.embedder.queue_depth,
+        },
+        heads: r.heads.into_iter().map(|(k, h)| (k, h.path)).collect(),
+    }
+}
+
+fn check_policy(
+    name: &str,
+    p: RawPolicy,
+    path: &str,
+    models: &BTreeMap<String, ModelConfig>,
+    router: Option<&RouterConfig>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<PolicyConfig> {
+    let before = errors.len();
+    let check_model = |field: String, model: &str, errors: &mut Vec<ConfigError>| {
+        if !models.contains_key(model) {
+            errors.push(ConfigError::new(
+                field,
+                format!("unknown model '{model}'{}", one_of(models.keys())),
+            ));
+        }
+    };
+    check_model(format!("{path}.target"), &p.target, errors);
+    if let Some(s) = &p.strong {
+        check_model(format!("{path}.strong"), s, errors);
+    }
+    for (i, f) in p.fallbacks.iter().enumerate() {
+        check_model(format!("{path}.fallbacks[{i}]"), f, errors);
+    }
+    if let Some(b) = &p.baseline {
+        check_model(format!("{path}.baseline"), b, errors);
+    }
+    let mut seen = vec![p.target.as_str()];
+    for (i, f) in p.fallbacks.iter().enumerate() {
+        if seen.contains(&f.as_str()) {
+            errors.push(ConfigError::new(
+                format!("{path}.fallbacks[{i}]"),
+                format!("'{f}' already appears earlier in the chain"),
+            ));
+        }
+        seen.push(f);
+    }
+    for (i, t) in p.rules.header_override.iter().enumerate() {
+        check_model(format!("{path}.rules.header_override[{i}]"), t, errors);
+    }
+    let mut patterns = Vec::new();
+    for (i, pat) in p.rules.patterns.into_iter().enumerate() {
+        if let Err(e) = regex::Regex::new(&pat.regex) {
+            errors.push(ConfigError::new(
+                format!("{path}.rules.patterns[{i}].regex"),
+                format!("invalid regex: {e}"),
+            ));
+        }
+        check_model(
+            format!("{path}.rules.patterns[{i}].target"),
+            &pat.target,
+            errors,
+        );
+        patterns.push((pat.regex, pat.target));
+    }
+    let overflow = match p.overflow.as_str() {
+        "strong" => Overflow::Strong,
+        "reject" => Overflow::Reject,
+        other => {
+            errors.push(ConfigError::new(
+                format!("{path}.overflow"),
+                format!("unknown overflow '{other}', expected: strong, reject"),
+            ));
+            Overflow::Strong
+        }
+    };
+    let needs_router = |errors: &mut Vec<ConfigError>| {
+        if router.is_none() {
+            errors.push(ConfigError::new(
+                format!("{path}.strategy"),
+                "needs a `router` section with an embedder (router.embedder.model)",
+            ));
+        }
+    };
+    let strategy = match p.strategy.as_str() {
+        "static" => Strategy::Static,
+        "learned" => {
+            needs_router(errors);
+            if p.strong.is_none() {
+                errors.push(ConfigError::new(
+                    format!("{path}.strong"),
+                    "a learned policy needs a strong model",
+                ));
+            }
+            let threshold = p.threshold.unwrap_or(f64::NAN);
+            if !(0.0..=1.0).contains(&threshold) {
+                errors.push(ConfigError::new(
+                    format!("{path}.threshold"),
+                    "a learned policy needs a threshold between 0 and 1",
+                ));
+            }
+            let head = p.head.unwrap_or_else(|| "default".into());
+            if let Some(r) = router {
+                if !r.heads.contains_key(&head) {
+                    errors.push(ConfigError::new(
+                        format!("{path}.head"),
+                        format!("unknown head '{head}'{}", one_of(r.heads.keys())),
+                    ));
+                }
+            }
+            Strategy::Learned { threshold, head }
+        }
+        "semantic" => {
+            needs_router(errors);
+            let aggregate = match p.aggregate.as_deref().unwrap_or("max") {
+                "max" => Aggregate::Max,
+                "centroid" => Aggregate::Centroid,
+                other => {
+                    errors.push(ConfigError::new(
+                        format!("{path}.aggregate"),
+                        format!("unknown aggregate '{other}', expected: max, centroid"),
+                    ));
+                    Aggregate::Max
+                }
+            };
+            if p.routes.is_empty() {
+                errors.push(ConfigError::new(
+                    format!("{path}.routes"),
+                    "a semantic policy needs at least one route",
+                ));
+            }
+            let mut routes = Vec::new();
+            for (i, r) in p.routes.into_iter().enumerate() {
+                let rp = format!("{path}.routes[{i}]");
+                check_model(format!("{rp}.target"), &r.target, errors);
+                if r.examples.iter().all(|e| e.trim().is_empty()) {
+                    errors.push(ConfigError::new(
+                        format!("{rp}.examples"),
+                        "needs at least one non-empty example",
+                    ));
+                }
+                if !(-1.0..=1.0).contains(&r.threshold) {
+                    errors.push(ConfigError::new(
+                        format!("{rp}.threshold"),
+                        "a cosine similarity between -1 and 1",
+                    ));
+                }
+                routes.push(SemanticRouteConfig {
+                    name: r.name,
+                    target: r.target,
+                    threshold: r.threshold,
+                    examples: r.examples,
+                });
+            }
+            Strategy::Semantic { aggregate, routes }
+        }
+        other => {
+            errors.push(ConfigError::new(
+                format!("{path}.strategy"),
+                format!("unknown strategy '{other}', expected: static, learned, semantic"),
+            ));
+            Strategy::Static
+        }
+    };
+    if !matches!(strategy, Strategy::Learned { .. }) && p.threshold.is_some() {
+        errors.push(ConfigError::new(
+            format!("{path}.threshold"),
+            "threshold and head only apply to strategy: learned",
+        ));
+    }
+    (errors.len() == before).then(|| PolicyConfig {
+        name: name.to_owned(),
+        strategy,
+        target: p.target,
+        strong: p.strong,
+        fallbacks: p.fallbacks,
+        baseline: p.baseline,
+        rules: Rules {
+            header_override: p.rules.header_override,
+            patterns,
+        },
+        overflow,
     })
 }
 

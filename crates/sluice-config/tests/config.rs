@@ -86,11 +86,12 @@ policies:
 
 #[test]
 fn env_overrides_apply() {
-    // A unique variable: tests in this binary run in parallel threads.
-    std::env::set_var("SLUICE__SERVER__MAX_BODY_BYTES", "1234");
+    // Tests in this binary share the process environment and run in parallel: override a
+    // field no other test looks at.
+    std::env::set_var("SLUICE__SERVER__SHUTDOWN_GRACE", "7s");
     let cfg = load(&Source::Embedded).unwrap();
-    std::env::remove_var("SLUICE__SERVER__MAX_BODY_BYTES");
-    assert_eq!(cfg.server.max_body_bytes, 1234);
+    std::env::remove_var("SLUICE__SERVER__SHUTDOWN_GRACE");
+    assert_eq!(cfg.server.shutdown_grace.as_secs(), 7);
 }
 
 #[test]

@@ -23,6 +23,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/chat/completions", post(chat_completions))
         // Clients configured with a base URL lacking `/v1` still work.
         .route("/chat/completions", post(chat_completions))
+        .route("/v1/route", post(route_only))
         .route("/v1/models", get(list_models))
         .route("/models", get(list_models))
         .route("/healthz", get(healthz))
@@ -77,7 +78,7 @@ async fn list_models(State(state): State<Arc<AppState>>) -> Json<ModelList> {
         .map(|(name, is_policy)| {
             let detail = if is_policy {
                 let p = &cfg.policies[name];
-                serde_json::json!({"kind": "policy", "strategy": "static", "target": p.target, "fallbacks": p.fallbacks})
+                serde_json::json!({"kind": "policy", "strategy": p.strategy.name(), "target": p.target, "strong": p.strong, "fallbacks": p.fallbacks})
             } else {
                 let m = &cfg.models[name];
                 serde_json::json!({"kind": "model", "provider": m.provider})
@@ -93,6 +94,48 @@ async fn list_models(State(state): State<Arc<AppState>>) -> Json<ModelList> {
         })
         .collect();
     Json(ModelList::new(data))
+}
+
+/// `POST /v1/route`: the decision for a chat completion body, without calling any model,
+/// for clients that route themselves (and for operators trying a policy).
+async fn route_only(
+    State(state): State<Arc<AppState>>,
+    headers: http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let runtime = state.runtime.load_full();
+    if body.len() as u64 > runtime.config.server.max_body_bytes {
+        return ApiError::body_too_large(runtime.config.server.max_body_bytes).into_response();
+    }
+    let req = match sluice_api::ChatCompletionRequest::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return ApiError::parse(&e).into_response(),
+    };
+    let Some(route) = crate::policy::resolve(&runtime.config, &req.model) else {
+        let names: Vec<&str> = runtime.config.exposed_names().map(|(n, _)| n).collect();
+        return ApiError::unknown_model(&req.model, &names).into_response();
+    };
+    let Some(compiled) = runtime
+        .policies
+        .get(route.label)
+        .filter(|_| route.policy.is_some())
+    else {
+        return Json(serde_json::json!({
+            "policy": null, "target": route.label, "rejected": false, "basis": "direct",
+            "reason": route.reason, "chain": [route.label],
+        }))
+        .into_response();
+    };
+    let embed_cfg = runtime.config.router.as_ref().map(|r| &r.embedder);
+    let feats = crate::routing::features(&req, &headers, embed_cfg);
+    let routed = crate::routing::decide(compiled, runtime.router.as_deref(), &feats).await;
+    Json(crate::routing::explain(
+        route.label,
+        compiled,
+        &runtime.config,
+        &routed,
+    ))
+    .into_response()
 }
 
 async fn healthz() -> Json<serde_json::Value> {

@@ -19,10 +19,13 @@ use tracing::Span;
 
 use crate::error::{describe, ApiError};
 use crate::policy;
+use crate::routing;
 use crate::state::AppState;
+use sluice_router::policy::Decision;
 
 pub const ROUTE_HEADER: &str = "x-sluice-route";
 pub const REASON_HEADER: &str = "x-sluice-reason";
+pub const SCORE_HEADER: &str = "x-sluice-score";
 
 /// Label used before a request could be matched to a policy or model.
 const NONE: &str = "none";
@@ -66,11 +69,36 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
     acct.span.record("policy", route.label);
     let stream = chat.is_stream();
 
+    // Decide: rules, then (when needed) the embedding and the policy's heads.
+    let mut score = None;
+    let (chain, mut reason) = match (route.policy, runtime.policies.get(route.label)) {
+        (Some(pc), Some(compiled)) => {
+            let embed_cfg = runtime.config.router.as_ref().map(|r| &r.embedder);
+            let feats = routing::features(&chat, &parts.headers, embed_cfg);
+            let routed = routing::decide(compiled, runtime.router.as_deref(), &feats).await;
+            record_decision(&state, route.label, &routed, runtime.router.as_deref());
+            match routed.decision {
+                Decision::Reject { reason } => {
+                    return acct.fail(ApiError::router_overloaded(&reason))
+                }
+                Decision::Route {
+                    target,
+                    score: s,
+                    reason,
+                    ..
+                } => {
+                    score = s;
+                    (routing::chain(&runtime.config, pc, &target), reason)
+                }
+            }
+        }
+        _ => (route.chain.clone(), route.reason.clone()),
+    };
+
     // Dispatch along the chain.
-    let mut reason = route.reason.clone();
     let mut failures = Vec::new();
     let mut last_error: Option<UpstreamError> = None;
-    for (i, model) in route.chain.iter().enumerate() {
+    for (i, model) in chain.iter().enumerate() {
         let Some(provider) = runtime.providers.get(&model.provider) else {
             continue;
         };
@@ -93,13 +121,13 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
         }
         acct.route = model.name.clone();
         match result {
-            Ok(resp) => return acct.relay(resp, &model.name, &reason),
+            Ok(resp) => return acct.relay(resp, &model.name, &reason, score),
             Err(e) if e.is_client_error() => {
-                return acct.relay_client_error(e, &model.name, &reason)
+                return acct.relay_client_error(e, &model.name, &reason, score)
             }
             Err(e) => {
                 let why = describe(&e);
-                if let Some(next) = route.chain.get(i + 1) {
+                if let Some(next) = chain.get(i + 1) {
                     tracing::info!(from = %model.name, to = %next.name, error = %why, "falling back");
                     metrics
                         .fallbacks
@@ -160,7 +188,13 @@ impl Accounting {
         err.into_response()
     }
 
-    fn relay_client_error(self, e: UpstreamError, route: &str, reason: &str) -> Response {
+    fn relay_client_error(
+        self,
+        e: UpstreamError,
+        route: &str,
+        reason: &str,
+        score: Option<f32>,
+    ) -> Response {
         let UpstreamError::Status {
             status,
             headers,
@@ -174,13 +208,19 @@ impl Accounting {
         let mut resp = Response::new(Body::from(body));
         *resp.status_mut() = status;
         *resp.headers_mut() = relay_headers(&headers);
-        sluice_headers(resp.headers_mut(), route, reason);
+        sluice_headers(resp.headers_mut(), route, reason, score);
         resp
     }
 
-    fn relay(self, up: UpstreamResponse, route: &str, reason: &str) -> Response {
+    fn relay(
+        self,
+        up: UpstreamResponse,
+        route: &str,
+        reason: &str,
+        score: Option<f32>,
+    ) -> Response {
         let mut headers = relay_headers(&up.headers);
-        sluice_headers(&mut headers, route, reason);
+        sluice_headers(&mut headers, route, reason, score);
         let body = match up.body {
             ResponseBody::Full(bytes) => {
                 let usage = ResponseProbe::parse(&bytes).and_then(|p| p.usage);
@@ -285,9 +325,59 @@ fn relay_headers(upstream: &HeaderMap) -> HeaderMap {
     out
 }
 
-fn sluice_headers(headers: &mut HeaderMap, route: &str, reason: &str) {
+fn sluice_headers(headers: &mut HeaderMap, route: &str, reason: &str, score: Option<f32>) {
     headers.insert(HeaderName::from_static(ROUTE_HEADER), header_value(route));
     headers.insert(HeaderName::from_static(REASON_HEADER), header_value(reason));
+    if let Some(s) = score {
+        headers.insert(
+            HeaderName::from_static(SCORE_HEADER),
+            header_value(&format!("{s:.4}")),
+        );
+    }
+}
+
+/// Metrics for one routing decision.
+pub fn record_decision(
+    state: &AppState,
+    policy: &str,
+    routed: &routing::Routed,
+    router: Option<&routing::RouterRuntime>,
+) {
+    let m = &state.metrics;
+    if let Decision::Route {
+        target,
+        basis,
+        score,
+        ..
+    } = &routed.decision
+    {
+        m.router_decisions
+            .with_label_values(&[policy, target, basis.as_str()])
+            .inc();
+        if let Some(s) = score {
+            let head = if matches!(basis, sluice_router::policy::Basis::Learned) {
+                "learned"
+            } else {
+                "semantic"
+            };
+            m.router_score
+                .with_label_values(&[policy, head])
+                .observe(f64::from(*s));
+        }
+    } else {
+        m.router_decisions
+            .with_label_values(&[policy, "none", "overflow"])
+            .inc();
+    }
+    if routed.overflowed {
+        m.router_overflow.with_label_values(&[policy]).inc();
+    }
+    m.router_decision_duration
+        .with_label_values(&[policy])
+        .observe(routed.elapsed.as_secs_f64());
+    if let Some(r) = router {
+        m.router_queue_depth.set(r.embedder.queue_len() as i64);
+    }
 }
 
 /// Header values must be visible ASCII; names from config may not be.

@@ -90,6 +90,22 @@ impl ApiError {
         )
     }
 
+    /// The router's queue is full and the policy says to refuse rather than guess.
+    pub fn router_overloaded(reason: &str) -> Self {
+        let mut err = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorBody::new(
+                format!("{reason}; retry shortly"),
+                "server_error",
+                None,
+                Some("router_overloaded"),
+            ),
+        );
+        err.headers
+            .insert("retry-after", HeaderValue::from_static("1"));
+        err
+    }
+
     /// Every target of the chain failed; `last` decides the status, `summary` lists them all.
     pub fn upstream_exhausted(last: &UpstreamError, summary: &str) -> Self {
         let (status, code) = match last {

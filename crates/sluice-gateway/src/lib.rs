@@ -14,5 +14,6 @@ pub mod chat;
 pub mod error;
 pub mod policy;
 pub mod reload;
+pub mod routing;
 pub mod server;
 pub mod state;

@@ -47,6 +47,27 @@ enum Command {
         #[arg(long, env = "SLUICE_LOG_LEVEL", default_value = "info")]
         log_level: String,
     },
+    /// Show how a policy would route a prompt (every head's score and the reason), without
+    /// calling any model: try a YAML edit before saving it.
+    Route {
+        /// YAML config file; without it, the embedded default.
+        #[arg(long, short, env = "SLUICE_CONFIG")]
+        config: Option<PathBuf>,
+        /// The model name a client would ask for.
+        #[arg(long, short, default_value = "auto")]
+        model: String,
+        /// A system prompt to include.
+        #[arg(long)]
+        system: Option<String>,
+        /// Value for the x-sluice-target header.
+        #[arg(long)]
+        target_header: Option<String>,
+        /// Print the decision as JSON (the `POST /v1/route` body).
+        #[arg(long)]
+        json: bool,
+        /// The user message.
+        prompt: String,
+    },
     /// Validate a config file (with SLUICE__… environment overrides applied) and list every
     /// error found, each with its field path. Exits 1 when there is any.
     CheckConfig {
@@ -65,6 +86,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig { file } => check_config(file),
+        Command::Route {
+            config,
+            model,
+            system,
+            target_header,
+            json,
+            prompt,
+        } => {
+            init_logging(LogFormat::Human, "warn");
+            match route(config, model, system, target_header, json, prompt) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("sluice route: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Serve {
             config,
             listen,
@@ -148,4 +186,93 @@ fn init_logging(format: LogFormat, level: &str) {
             .with_span_list(false)
             .init(),
     }
+}
+
+#[allow(clippy::print_stdout)]
+fn route(
+    config: Option<PathBuf>,
+    model: String,
+    system: Option<String>,
+    target_header: Option<String>,
+    json: bool,
+    prompt: String,
+) -> anyhow::Result<()> {
+    use sluice_gateway::{routing, state};
+    let source = config.map_or(Source::Embedded, Source::File);
+    let cfg = std::sync::Arc::new(sluice_config::load(&source)?);
+    let ctx = state::BuildContext::new(
+        &source,
+        std::sync::Arc::new(sluice_telemetry::Metrics::new()?),
+    );
+    let rt = state::Runtime::build(cfg.clone(), None, &ctx)?;
+    let mut messages = Vec::new();
+    if let Some(s) = system {
+        messages.push(serde_json::json!({"role": "system", "content": s}));
+    }
+    messages.push(serde_json::json!({"role": "user", "content": prompt}));
+    let body = serde_json::json!({"model": model, "messages": messages});
+    let req = sluice_api::ChatCompletionRequest::from_slice(body.to_string().as_bytes())?;
+    let Some(route) = sluice_gateway::policy::resolve(&cfg, &model) else {
+        anyhow::bail!("no policy or model named '{model}' in {}", source.name());
+    };
+    let Some(compiled) = rt
+        .policies
+        .get(route.label)
+        .filter(|_| route.policy.is_some())
+    else {
+        println!("{model} is a model, not a policy: requests for it go to it directly");
+        return Ok(());
+    };
+    let mut headers = http::HeaderMap::new();
+    if let Some(t) = target_header {
+        headers.insert(routing::TARGET_HEADER, http::HeaderValue::from_str(&t)?);
+    }
+    let feats = routing::features(&req, &headers, cfg.router.as_ref().map(|r| &r.embedder));
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let routed = tokio_rt.block_on(routing::decide(compiled, rt.router.as_deref(), &feats));
+    let v = routing::explain(route.label, compiled, &cfg, &routed);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    let s = |k: &str| {
+        v[k].as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| v[k].to_string())
+    };
+    println!("policy:   {} ({})", s("policy"), s("strategy"));
+    println!(
+        "target:   {}",
+        if v["rejected"] == true {
+            "rejected (503)".into()
+        } else {
+            s("target")
+        }
+    );
+    println!("reason:   {}", s("reason"));
+    if let Some(l) = v["scores"]["learned"].as_f64() {
+        println!("learned:  {l:.4}");
+    }
+    if let Some(sem) = v["scores"]["semantic"]
+        .as_object()
+        .filter(|m| !m.is_empty())
+    {
+        let parts: Vec<String> = sem
+            .iter()
+            .map(|(k, x)| format!("{k}={:.4}", x.as_f64().unwrap_or(f64::NAN)))
+            .collect();
+        println!("semantic: {}", parts.join("  "));
+    }
+    let chain: Vec<&str> = v["chain"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
+        .unwrap_or_default();
+    println!("chain:    {}", chain.join(" -> "));
+    println!(
+        "took:     {:.2} ms",
+        v["decision_ms"].as_f64().unwrap_or(0.0)
+    );
+    Ok(())
 }

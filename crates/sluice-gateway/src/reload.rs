@@ -37,7 +37,9 @@ pub fn spawn(state: Arc<AppState>, watch_file: bool) -> anyhow::Result<()> {
             if !watch::debounced(&mut rx, quiet).await {
                 break;
             }
-            reload(&state);
+            let st = state.clone();
+            // Reloading may load models and embed examples: not on the async workers.
+            let _ = tokio::task::spawn_blocking(move || reload(&st)).await;
         }
     });
     Ok(())
@@ -49,13 +51,12 @@ pub fn reload(state: &AppState) -> bool {
     let result = sluice_config::load(&state.source)
         .map_err(|e| e.to_string())
         .and_then(|cfg| {
+            // Rebuilt even when the YAML is unchanged (SIGHUP after retraining a head file):
+            // whatever did not change is reused, so this is cheap.
             let old = state.runtime.load();
-            if *old.config == cfg {
-                return Ok(None);
-            }
-            Runtime::build(Arc::new(cfg), Some(&old))
+            Runtime::build(Arc::new(cfg), Some(&old), &state.build)
                 .map(Some)
-                .map_err(|e| e.to_string())
+                .map_err(|e| format!("{e:#}"))
         });
     match result {
         Ok(Some(rt)) => {

@@ -9,7 +9,7 @@ use axum::serve::ListenerExt;
 use sluice_config::Source;
 use tokio::net::TcpListener;
 
-use crate::state::{AppState, Runtime};
+use crate::state::{AppState, BuildContext, Runtime};
 
 pub struct ServeOptions {
     pub listen: SocketAddr,
@@ -23,8 +23,14 @@ pub struct ServeOptions {
 /// to finish before the process exits.
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let config = sluice_config::load(&opts.source)?;
-    let runtime = Runtime::build(Arc::new(config), None)?;
-    let state = AppState::new(runtime, opts.source)?;
+    let metrics = Arc::new(sluice_telemetry::Metrics::new()?);
+    let ctx = BuildContext::new(&opts.source, metrics);
+    let build_ctx = ctx.clone();
+    // Loading models blocks: keep it off the async workers.
+    let runtime =
+        tokio::task::spawn_blocking(move || Runtime::build(Arc::new(config), None, &build_ctx))
+            .await??;
+    let state = AppState::new(runtime, opts.source, ctx);
     crate::reload::spawn(state.clone(), opts.watch)?;
 
     let listener = TcpListener::bind(opts.listen)

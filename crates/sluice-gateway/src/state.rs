@@ -1,6 +1,7 @@
 //! What a request reads: the live [`Runtime`], swapped whole on reload.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -9,20 +10,49 @@ use sluice_config::{Config, Source};
 use sluice_telemetry::Metrics;
 use sluice_upstream::Provider;
 
-/// One consistent view of the config and the clients built from it. A request loads it
+use crate::routing::{self, CompiledPolicy, LoadedHead, RouterRuntime};
+
+/// One consistent view of the config and everything built from it. A request loads it
 /// once and keeps its `Arc` to the end, so a reload never changes a request half-way and
 /// in-flight requests finish on the config they started with.
 pub struct Runtime {
     pub config: Arc<Config>,
     pub providers: HashMap<String, Arc<Provider>>,
+    pub router: Option<Arc<RouterRuntime>>,
+    pub heads: HashMap<String, LoadedHead>,
+    pub policies: HashMap<String, Arc<CompiledPolicy>>,
     /// Increments on every applied reload; shown by `/readyz`.
     pub generation: u64,
 }
 
+/// What building a runtime needs besides the config.
+#[derive(Clone)]
+pub struct BuildContext {
+    /// Relative head paths resolve against this (the config file's folder).
+    pub base_dir: PathBuf,
+    pub metrics: Arc<Metrics>,
+}
+
+impl BuildContext {
+    pub fn new(source: &Source, metrics: Arc<Metrics>) -> BuildContext {
+        let base_dir = match source {
+            Source::File(p) => p.parent().map(PathBuf::from).unwrap_or_default(),
+            Source::Embedded => PathBuf::new(),
+        };
+        BuildContext { base_dir, metrics }
+    }
+}
+
 impl Runtime {
-    /// Builds clients for `config`, reusing those of `previous` whose provider settings did
-    /// not change, so a reload keeps warm connection pools.
-    pub fn build(config: Arc<Config>, previous: Option<&Runtime>) -> anyhow::Result<Runtime> {
+    /// Builds clients and router state for `config`, reusing from `previous` whatever did
+    /// not change: provider connection pools, the loaded embedder, unchanged head files and
+    /// already embedded examples. Blocking (model loading, example embedding): call it off
+    /// the async runtime.
+    pub fn build(
+        config: Arc<Config>,
+        previous: Option<&Runtime>,
+        ctx: &BuildContext,
+    ) -> anyhow::Result<Runtime> {
         let mut providers = HashMap::new();
         for (name, pc) in &config.providers {
             let reused = previous
@@ -40,9 +70,30 @@ impl Runtime {
             }
             providers.insert(name.clone(), provider);
         }
+        let metrics = ctx.metrics.clone();
+        let observer: sluice_router::batcher::BatchObserver = Arc::new(move |size, took| {
+            metrics.router_batch_size.observe(size as f64);
+            metrics.router_batch_duration.observe(took.as_secs_f64());
+        });
+        let router = routing::build_router(
+            &config,
+            previous.and_then(|p| p.router.as_ref()),
+            Some(observer),
+        )?;
+        let empty = HashMap::new();
+        let heads = routing::load_heads(
+            &config,
+            &ctx.base_dir,
+            router.as_ref(),
+            previous.map_or(&empty, |p| &p.heads),
+        )?;
+        let policies = routing::compile_policies(&config, router.as_ref(), &heads)?;
         Ok(Runtime {
             config,
             providers,
+            router,
+            heads,
+            policies,
             generation: previous.map_or(0, |p| p.generation + 1),
         })
     }
@@ -50,9 +101,10 @@ impl Runtime {
 
 pub struct AppState {
     pub runtime: ArcSwap<Runtime>,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     /// Where the config came from, so reloads read the same source.
     pub source: Source,
+    pub build: BuildContext,
     /// Set on SIGTERM: `/readyz` turns 503 so load balancers stop sending new requests
     /// while in-flight ones finish.
     pub draining: AtomicBool,
@@ -61,16 +113,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(runtime: Runtime, source: Source) -> anyhow::Result<Arc<AppState>> {
-        Ok(Arc::new(AppState {
+    pub fn new(runtime: Runtime, source: Source, build: BuildContext) -> Arc<AppState> {
+        Arc::new(AppState {
             runtime: ArcSwap::from_pointee(runtime),
-            metrics: Metrics::new()?,
+            metrics: build.metrics.clone(),
             source,
+            build,
             draining: AtomicBool::new(false),
             started_unix: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
-        }))
+        })
     }
 
     pub fn is_draining(&self) -> bool {

@@ -8,20 +8,7 @@ use std::time::Duration;
 use sluice_router::embedding::{dot, EmbeddingModel, LoadOptions};
 use sluice_router::{Embedder, EmbedderOptions};
 
-/// `SLUICE_MODELS_DIR`, else the workspace's `models/` (scripts/setup.sh links it), else the
-/// shared mirror beside the checkout. Missing models fail the test: never a silent skip.
-pub fn models_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("SLUICE_MODELS_DIR") {
-        return d.into();
-    }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    for c in [root.join("models"), root.join("../shared/models")] {
-        if c.join("all-MiniLM-L6-v2").is_dir() {
-            return c;
-        }
-    }
-    panic!("no models folder: run scripts/setup.sh or set SLUICE_MODELS_DIR");
-}
+use sluice_testkit::env::models_dir;
 
 fn minilm() -> PathBuf {
     models_dir().join("all-MiniLM-L6-v2")

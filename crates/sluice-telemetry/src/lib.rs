@@ -29,7 +29,23 @@ pub struct Metrics {
     pub config_reloads: IntCounterVec,
     pub in_flight: IntGauge,
     pub build_info: IntGaugeVec,
+    /// Routing decisions by policy, chosen target and what decided (rule, head, overflow).
+    pub router_decisions: IntCounterVec,
+    /// Time to decide, embedding included.
+    pub router_decision_duration: HistogramVec,
+    /// Learned scores and best semantic similarities, per policy and head kind.
+    pub router_score: HistogramVec,
+    pub router_batch_size: prometheus::Histogram,
+    pub router_batch_duration: prometheus::Histogram,
+    pub router_queue_depth: IntGauge,
+    /// Requests the router could not score because its queue was full.
+    pub router_overflow: IntCounterVec,
 }
+
+const DECISION_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512,
+    1.0,
+];
 
 impl Metrics {
     pub fn new() -> Result<Metrics, prometheus::Error> {
@@ -82,6 +98,58 @@ impl Metrics {
             Opts::new("sluice_build_info", "Always 1; labels carry the build"),
             &["version"],
         )?;
+        let router_decisions = IntCounterVec::new(
+            Opts::new(
+                "sluice_router_decisions_total",
+                "Routing decisions by policy, target and basis",
+            ),
+            &["policy", "target", "basis"],
+        )?;
+        let router_decision_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "sluice_router_decision_duration_seconds",
+                "Time to reach a routing decision, embedding included",
+            )
+            .buckets(DECISION_BUCKETS.to_vec()),
+            &["policy"],
+        )?;
+        let router_score = HistogramVec::new(
+            HistogramOpts::new(
+                "sluice_router_score",
+                "Router scores: learned probability or best semantic similarity",
+            )
+            .buckets((1..=20).map(|i| f64::from(i) * 0.05).collect()),
+            &["policy", "head"],
+        )?;
+        let router_batch_size = prometheus::Histogram::with_opts(
+            HistogramOpts::new("sluice_router_batch_size", "Requests embedded per batch")
+                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]),
+        )?;
+        let router_batch_duration = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "sluice_router_batch_duration_seconds",
+                "Time to embed one batch",
+            )
+            .buckets(DECISION_BUCKETS.to_vec()),
+        )?;
+        let router_queue_depth = IntGauge::new(
+            "sluice_router_queue_depth",
+            "Requests waiting for an embedding worker",
+        )?;
+        let router_overflow = IntCounterVec::new(
+            Opts::new(
+                "sluice_router_overflow_total",
+                "Requests not scored because the router queue was full",
+            ),
+            &["policy"],
+        )?;
+        registry.register(Box::new(router_decisions.clone()))?;
+        registry.register(Box::new(router_decision_duration.clone()))?;
+        registry.register(Box::new(router_score.clone()))?;
+        registry.register(Box::new(router_batch_size.clone()))?;
+        registry.register(Box::new(router_batch_duration.clone()))?;
+        registry.register(Box::new(router_queue_depth.clone()))?;
+        registry.register(Box::new(router_overflow.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(request_duration.clone()))?;
         registry.register(Box::new(upstream_retries.clone()))?;
@@ -106,6 +174,13 @@ impl Metrics {
             config_reloads,
             in_flight,
             build_info,
+            router_decisions,
+            router_decision_duration,
+            router_score,
+            router_batch_size,
+            router_batch_duration,
+            router_queue_depth,
+            router_overflow,
         })
     }
 

@@ -1,0 +1,513 @@
+//! The route step: turns a policy's config into a [`RoutingPolicy`] (regexes compiled,
+//! semantic examples embedded, heads loaded), extracts the request features the policy may
+//! look at, and reaches a decision — embedding the request on the router's worker threads
+//! only when no rule already decided.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use http::HeaderMap;
+use sluice_api::chat::{ChatCompletionRequest, MessageContent};
+use sluice_config::{Aggregate, Config, EmbedderConfig, Overflow, PolicyConfig, Strategy};
+use sluice_router::batcher::{BatchObserver, Embedded};
+use sluice_router::embedding::LoadOptions;
+use sluice_router::heads::{self, LearnedHead, SemanticRoute};
+use sluice_router::policy::{
+    self, Capabilities, Decision, Features, Pattern, RoutingPolicy, Scores,
+};
+use sluice_router::{Embedder, EmbedderOptions, RouterError};
+
+/// Header a client may use to ask for a target, when the policy allows it.
+pub const TARGET_HEADER: &str = "x-sluice-target";
+
+/// The loaded embedder, kept across reloads while its config is unchanged.
+pub struct RouterRuntime {
+    pub embedder: Embedder,
+    pub config: EmbedderConfig,
+    /// Example text → embedding, so a reload re-embeds only examples that changed.
+    example_cache: Mutex<HashMap<String, Vec<f32>>>,
+}
+
+/// A learned head with what identifies its file, to reload it when the file changes.
+pub struct LoadedHead {
+    pub path: PathBuf,
+    modified: Option<SystemTime>,
+    pub head: Arc<LearnedHead>,
+}
+
+/// A policy ready to decide with.
+pub struct CompiledPolicy {
+    pub routing: RoutingPolicy,
+    pub head: Option<Arc<LearnedHead>>,
+    pub aggregate: heads::Aggregate,
+}
+
+/// Where model folders live: `SLUICE_MODELS_DIR`, default `./models`.
+pub fn models_dir() -> PathBuf {
+    std::env::var_os("SLUICE_MODELS_DIR").map_or_else(|| PathBuf::from("models"), PathBuf::from)
+}
+
+/// A model name under the models directory, or a path when it looks like one.
+pub fn model_path(model: &str) -> PathBuf {
+    let p = Path::new(model);
+    if p.is_absolute()
+        || model.starts_with('.')
+        || model.contains(std::path::MAIN_SEPARATOR) && p.exists()
+    {
+        p.to_owned()
+    } else {
+        models_dir().join(model)
+    }
+}
+
+/// Starts (or keeps) the embedder the config asks for.
+pub fn build_router(
+    config: &Config,
+    previous: Option<&Arc<RouterRuntime>>,
+    observer: Option<BatchObserver>,
+) -> anyhow::Result<Option<Arc<RouterRuntime>>> {
+    let Some(rc) = &config.router else {
+        return Ok(None);
+    };
+    if let Some(prev) = previous.filter(|p| p.config == rc.embedder) {
+        return Ok(Some(prev.clone()));
+    }
+    let e = &rc.embedder;
+    let dir = model_path(&e.model);
+    if !dir.is_dir() {
+        let hint = match &e.hub_id {
+            Some(id) => format!("run `sluice models pull` to fetch {id}, or point SLUICE_MODELS_DIR at a folder that has it"),
+            None => "set SLUICE_MODELS_DIR or give router.embedder.model as a path".into(),
+        };
+        anyhow::bail!(
+            "router.embedder.model: no model folder at {} ({hint})",
+            dir.display()
+        );
+    }
+    let embedder = Embedder::start(
+        EmbedderOptions {
+            model_dir: dir,
+            load: LoadOptions {
+                variant: e.variant.clone(),
+                max_tokens: e.max_tokens,
+                intra_threads: e.threads,
+            },
+            workers: e.workers,
+            max_batch: e.max_batch,
+            max_wait: e.max_wait,
+            queue_depth: e.queue_depth,
+        },
+        observer,
+    )
+    .map_err(|err| anyhow::anyhow!("router.embedder: {err}"))?;
+    tracing::info!(model = %embedder.model_path().display(), workers = e.workers, "router embedder loaded");
+    let cache = previous.map(|p| {
+        p.example_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    });
+    // A different model invalidates cached example vectors.
+    let cache =
+        if previous.is_some_and(|p| p.config.model == e.model && p.config.variant == e.variant) {
+            cache.unwrap_or_default()
+        } else {
+            HashMap::new()
+        };
+    Ok(Some(Arc::new(RouterRuntime {
+        embedder,
+        config: e.clone(),
+        example_cache: Mutex::new(cache),
+    })))
+}
+
+/// Loads the heads the config names, reusing those whose file did not change.
+pub fn load_heads(
+    config: &Config,
+    base_dir: &Path,
+    router: Option<&Arc<RouterRuntime>>,
+    previous: &HashMap<String, LoadedHead>,
+) -> anyhow::Result<HashMap<String, LoadedHead>> {
+    let mut out = HashMap::new();
+    let (Some(rc), Some(router)) = (&config.router, router) else {
+        return Ok(out);
+    };
+    for (name, path) in &rc.heads {
+        let path = if Path::new(path).is_absolute() {
+            PathBuf::from(path)
+        } else {
+            base_dir.join(path)
+        };
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        if let Some(prev) = previous
+            .get(name)
+            .filter(|p| p.path == path && p.modified == modified && modified.is_some())
+        {
+            out.insert(
+                name.clone(),
+                LoadedHead {
+                    path,
+                    modified,
+                    head: prev.head.clone(),
+                },
+            );
+            continue;
+        }
+        let head = LearnedHead::load(&path, router.embedder.dim())
+            .map_err(|e| anyhow::anyhow!("router.heads.{name}: {e}"))?;
+        out.insert(
+            name.clone(),
+            LoadedHead {
+                path,
+                modified,
+                head: Arc::new(head),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Compiles every policy. Blocking: embeds semantic examples (call off the async runtime).
+pub fn compile_policies(
+    config: &Config,
+    router: Option<&Arc<RouterRuntime>>,
+    heads: &HashMap<String, LoadedHead>,
+) -> anyhow::Result<HashMap<String, Arc<CompiledPolicy>>> {
+    let mut out = HashMap::new();
+    for (name, p) in &config.policies {
+        out.insert(name.clone(), Arc::new(compile(config, p, router, heads)?));
+    }
+    Ok(out)
+}
+
+fn compile(
+    config: &Config,
+    p: &PolicyConfig,
+    router: Option<&Arc<RouterRuntime>>,
+    heads: &HashMap<String, LoadedHead>,
+) -> anyhow::Result<CompiledPolicy> {
+    let weak = &config.models[&p.target];
+    let weak_caps = Capabilities {
+        context_window: weak.context_window,
+        tools: weak.supports.tools,
+        images: weak.supports.images,
+        json_schema: weak.supports.json_schema,
+    };
+    let patterns = p
+        .rules
+        .patterns
+        .iter()
+        .map(|(re, target)| {
+            regex::Regex::new(re)
+                .map(|regex| Pattern {
+                    regex,
+                    target: target.clone(),
+                })
+                .map_err(|e| anyhow::anyhow!("policies.{}.rules: {e}", p.name))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut head = None;
+    let mut semantic = Vec::new();
+    let mut aggregate = heads::Aggregate::Max;
+    let strategy = match &p.strategy {
+        Strategy::Static => policy::Strategy::Static,
+        Strategy::Learned {
+            threshold,
+            head: name,
+        } => {
+            head = Some(heads.get(name).map(|h| h.head.clone()).ok_or_else(|| {
+                anyhow::anyhow!("policies.{}.head: head '{name}' is not loaded", p.name)
+            })?);
+            policy::Strategy::Learned {
+                threshold: *threshold as f32,
+            }
+        }
+        Strategy::Semantic {
+            aggregate: agg,
+            routes,
+        } => {
+            aggregate = match agg {
+                Aggregate::Max => heads::Aggregate::Max,
+                Aggregate::Centroid => heads::Aggregate::Centroid,
+            };
+            let router = router.ok_or_else(|| {
+                anyhow::anyhow!("policies.{}: semantic routes need router.embedder", p.name)
+            })?;
+            for r in routes {
+                let mut vectors = Vec::new();
+                for ex in r.examples.iter().filter(|e| !e.trim().is_empty()) {
+                    vectors.push(embed_example(router, ex)?);
+                }
+                semantic.push(SemanticRoute::new(
+                    r.name.clone(),
+                    r.target.clone(),
+                    r.threshold as f32,
+                    vectors,
+                ));
+            }
+            policy::Strategy::Semantic { aggregate }
+        }
+    };
+    Ok(CompiledPolicy {
+        routing: RoutingPolicy {
+            name: p.name.clone(),
+            strategy,
+            default_target: p.target.clone(),
+            strong: p.strong.clone(),
+            weak_caps,
+            header_overrides: p.rules.header_override.clone(),
+            patterns,
+            semantic,
+            overflow: match p.overflow {
+                Overflow::Strong => policy::Overflow::Strong,
+                Overflow::Reject => policy::Overflow::Reject,
+            },
+        },
+        head,
+        aggregate,
+    })
+}
+
+fn embed_example(router: &RouterRuntime, text: &str) -> anyhow::Result<Vec<f32>> {
+    if let Some(v) = router
+        .example_cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(text)
+    {
+        return Ok(v.clone());
+    }
+    // Examples are embedded alone, like queries, so both see the same truncation.
+    let v = loop {
+        match router.embedder.embed_blocking(text.to_owned(), None) {
+            Ok(e) => break e.vector,
+            Err(RouterError::Overloaded { .. }) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => anyhow::bail!("embedding example {text:?}: {e}"),
+        }
+    };
+    router
+        .example_cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(text.to_owned(), v.clone());
+    Ok(v)
+}
+
+/// What the policy may look at, from the parsed request.
+pub fn features(
+    req: &ChatCompletionRequest,
+    headers: &HeaderMap,
+    embed: Option<&EmbedderConfig>,
+) -> Features {
+    let text_of = |c: &Option<MessageContent>| {
+        c.as_ref()
+            .map(|c| c.text().into_owned())
+            .unwrap_or_default()
+    };
+    let last_user = req.messages.iter().rposition(|m| m.role == "user");
+    let mut parts: Vec<String> = Vec::new();
+    let (include_system, history) = embed.map_or((false, 0), |e| (e.include_system, e.history));
+    if include_system {
+        parts.extend(
+            req.messages
+                .iter()
+                .filter(|m| m.role == "system" || m.role == "developer")
+                .map(|m| text_of(&m.content)),
+        );
+    }
+    match last_user {
+        Some(i) => {
+            let start = i.saturating_sub(history);
+            parts.extend(
+                req.messages[start..=i]
+                    .iter()
+                    .filter(|m| m.role != "system" && m.role != "developer")
+                    .map(|m| text_of(&m.content)),
+            );
+        }
+        // No user message (unusual): route on the last message of any role.
+        None => parts.extend(req.messages.last().map(|m| text_of(&m.content))),
+    }
+    let has_images = req.messages.iter().any(|m| {
+        matches!(&m.content, Some(MessageContent::Parts(ps)) if ps.iter().any(|p| p.kind == "image_url" || p.kind == "input_image"))
+    });
+    let has_tools = ["tools", "functions"].iter().any(|k| {
+        req.extra
+            .get(*k)
+            .and_then(|v| v.as_array())
+            .is_some_and(|a| !a.is_empty())
+    });
+    let wants_json_schema = req
+        .extra
+        .get("response_format")
+        .and_then(|r| r.get("type"))
+        .and_then(|t| t.as_str())
+        == Some("json_schema");
+    // ~4 bytes per token is the usual English estimate; the real count needs the target's
+    // own tokenizer, which the gateway does not have for remote models.
+    let prompt_bytes: usize = req.messages.iter().map(|m| text_of(&m.content).len()).sum();
+    let completion = req.max_completion_tokens.or(req.max_tokens).unwrap_or(0);
+    Features {
+        header_target: headers
+            .get(TARGET_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        has_tools,
+        has_images,
+        wants_json_schema,
+        needed_tokens: (prompt_bytes as u64).div_ceil(4) + completion,
+        text: parts.join("\n"),
+    }
+}
+
+/// A decision with what it took to reach it.
+pub struct Routed {
+    pub decision: Decision,
+    pub scores: Scores,
+    pub elapsed: Duration,
+    /// Batch the embedding ran in, when one was needed.
+    pub batch_size: Option<usize>,
+    pub overflowed: bool,
+}
+
+/// Decides for one request. Async: the embedding runs on the router's threads.
+pub async fn decide(
+    compiled: &CompiledPolicy,
+    router: Option<&RouterRuntime>,
+    features: &Features,
+) -> Routed {
+    let started = Instant::now();
+    let p = &compiled.routing;
+    if let Some(decision) = policy::rules(p, features) {
+        return Routed {
+            decision,
+            scores: Scores::default(),
+            elapsed: started.elapsed(),
+            batch_size: None,
+            overflowed: false,
+        };
+    }
+    let Some(router) = router else {
+        // Config validation guarantees a router for non-static strategies.
+        let decision = policy::decide(p, features, &Scores::default());
+        return Routed {
+            decision,
+            scores: Scores::default(),
+            elapsed: started.elapsed(),
+            batch_size: None,
+            overflowed: false,
+        };
+    };
+    let result = router
+        .embedder
+        .embed(features.text.clone(), compiled.head.clone())
+        .await;
+    let (scores, batch_size) = match result {
+        Ok(Embedded {
+            vector,
+            learned,
+            batch_size,
+            ..
+        }) => {
+            let semantic = p
+                .semantic
+                .iter()
+                .map(|r| r.similarity(&vector, compiled.aggregate))
+                .collect();
+            (Scores { learned, semantic }, Some(batch_size))
+        }
+        Err(RouterError::Overloaded { .. }) => {
+            return Routed {
+                decision: policy::overflow(p),
+                scores: Scores::default(),
+                elapsed: started.elapsed(),
+                batch_size: None,
+                overflowed: true,
+            };
+        }
+        Err(e) => {
+            tracing::warn!(policy = %p.name, error = %e, "router failed; deciding without scores");
+            (Scores::default(), None)
+        }
+    };
+    let decision = policy::decide(p, features, &scores);
+    Routed {
+        decision,
+        scores,
+        elapsed: started.elapsed(),
+        batch_size,
+        overflowed: false,
+    }
+}
+
+/// The ordered models to try for a decided target: the target, then the policy's
+/// fallbacks (without repeating the target).
+pub fn chain<'a>(
+    config: &'a Config,
+    policy: &'a PolicyConfig,
+    target: &str,
+) -> Vec<&'a sluice_config::ModelConfig> {
+    let mut names: Vec<&str> = vec![target];
+    for f in &policy.fallbacks {
+        if f != target {
+            names.push(f);
+        }
+    }
+    names
+        .into_iter()
+        .filter_map(|n| config.models.get(n))
+        .collect()
+}
+
+/// The decision as `POST /v1/route` and `sluice route --json` report it.
+pub fn explain(
+    policy: &str,
+    compiled: &CompiledPolicy,
+    config: &Config,
+    routed: &Routed,
+) -> serde_json::Value {
+    let semantic: serde_json::Map<String, serde_json::Value> = compiled
+        .routing
+        .semantic
+        .iter()
+        .zip(&routed.scores.semantic)
+        .map(|(r, s)| (r.name.clone(), serde_json::json!(s)))
+        .collect();
+    let (target, basis, score, reason, rejected) = match &routed.decision {
+        Decision::Route {
+            target,
+            basis,
+            score,
+            reason,
+        } => (
+            Some(target.as_str()),
+            basis.as_str(),
+            *score,
+            reason.as_str(),
+            false,
+        ),
+        Decision::Reject { reason } => (None, "overflow", None, reason.as_str(), true),
+    };
+    let chain: Vec<&str> = match (target, config.policies.get(policy)) {
+        (Some(t), Some(pc)) => chain(config, pc, t)
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect(),
+        _ => Vec::new(),
+    };
+    serde_json::json!({
+        "policy": policy,
+        "strategy": config.policies.get(policy).map(|p| p.strategy.name()),
+        "target": target,
+        "rejected": rejected,
+        "basis": basis,
+        "score": score,
+        "reason": reason,
+        "scores": {"learned": routed.scores.learned, "semantic": semantic},
+        "chain": chain,
+        "decision_ms": routed.elapsed.as_secs_f64() * 1000.0,
+        "batch_size": routed.batch_size,
+    })
+}
