@@ -5,8 +5,8 @@
 //! takes every job already waiting (up to `max_batch`) and runs them as one batch. So a lone
 //! request runs at once — no added wait at low load — while under load the queue fills
 //! during each run and batches grow by themselves. When a batch has company but is not full,
-//! the worker waits up to `max_wait` for stragglers, trading a little latency for fuller
-//! batches. A full queue is refused immediately ([`RouterError::Overloaded`]) so the policy's
+//! the worker waits for stragglers until its oldest job is `max_wait` old, trading a little
+//! latency for fuller batches; jobs that already queued that long run at once. A full queue is refused immediately ([`RouterError::Overloaded`]) so the policy's
 //! overflow rule can apply instead of a backlog building up.
 
 use std::path::PathBuf;
@@ -88,14 +88,16 @@ impl Embedder {
         let model_path = models[0].model_path().to_owned();
         let (tx, rx) = crossbeam_channel::bounded::<Job>(opts.queue_depth.max(1));
         let stats = Arc::new(BatchStats::default());
+        let idle = Arc::new(AtomicUsize::new(0));
         for (i, model) in models.into_iter().enumerate() {
             let rx = rx.clone();
+            let idle = idle.clone();
             let stats = stats.clone();
             let observer = observer.clone();
             let (max_batch, max_wait) = (opts.max_batch.max(1), opts.max_wait);
             std::thread::Builder::new()
                 .name(format!("sluice-embed-{i}"))
-                .spawn(move || worker(model, rx, max_batch, max_wait, stats, observer))
+                .spawn(move || worker(model, rx, idle, max_batch, max_wait, stats, observer))
                 .map_err(|e| RouterError::Runtime(format!("cannot start embedding thread: {e}")))?;
         }
         Ok(Embedder {
@@ -168,22 +170,39 @@ impl Embedder {
 fn worker(
     mut model: EmbeddingModel,
     rx: Receiver<Job>,
+    idle: Arc<AtomicUsize>,
     max_batch: usize,
     max_wait: Duration,
     stats: Arc<BatchStats>,
     observer: Option<BatchObserver>,
 ) {
-    while let Ok(first) = rx.recv() {
+    loop {
+        idle.fetch_add(1, Ordering::SeqCst);
+        let first = rx.recv();
+        idle.fetch_sub(1, Ordering::SeqCst);
+        let Ok(first) = first else { break };
+        // Leave idle workers their share of what is queued: one worker taking everything
+        // while another sits idle would halve throughput at moderate load.
+        let others = idle.load(Ordering::SeqCst);
+        let share = (rx.len() + 1).div_ceil(others + 1);
+        let limit = if others == 0 {
+            max_batch
+        } else {
+            max_batch.min(share)
+        };
         let mut batch = vec![first];
-        while batch.len() < max_batch {
+        while batch.len() < limit {
             match rx.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
-        if batch.len() > 1 && batch.len() < max_batch && !max_wait.is_zero() {
-            let deadline = Instant::now() + max_wait;
-            while batch.len() < max_batch {
+        // Wait for stragglers only while the oldest job is younger than `max_wait`: a job
+        // that already queued that long (the workers were busy) runs at once.
+        // (Not when another worker is idle: it will take new arrivals itself.)
+        if others == 0 && batch.len() > 1 && batch.len() < limit && !max_wait.is_zero() {
+            let deadline = batch[0].enqueued + max_wait;
+            while batch.len() < limit {
                 match rx.recv_deadline(deadline) {
                     Ok(job) => batch.push(job),
                     Err(_) => break,
