@@ -31,4 +31,7 @@ mirror=${SLUICE_MODELS_MIRROR:-}
 if [ ! -e "$models" ] && [ -n "$mirror" ]; then
   echo "setup: linking $models -> $mirror" >&2
   ln -s "$mirror" "$models"
+elif [ ! -e "$models" ]; then
+  echo "setup: no local model mirror; fetching the default config's models from the Hugging Face hub" >&2
+  SLUICE_MODELS_DIR="$models" cargo run --locked -q -p sluice-gateway --bin sluice -- models pull
 fi

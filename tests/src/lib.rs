@@ -9,4 +9,5 @@
 
 pub mod env;
 pub mod gateway;
+pub mod hub;
 pub mod mock;

@@ -68,11 +68,34 @@ enum Command {
         /// The user message.
         prompt: String,
     },
+    /// Make sure the model folders the config names are in the models directory
+    /// (SLUICE_MODELS_DIR, default ./models): linked from a local mirror, or downloaded from
+    /// the Hugging Face hub with a progress bar.
+    Models {
+        #[command(subcommand)]
+        action: ModelsAction,
+    },
     /// Validate a config file (with SLUICE__… environment overrides applied) and list every
     /// error found, each with its field path. Exits 1 when there is any.
     CheckConfig {
         /// The YAML file to check.
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelsAction {
+    /// Fetch what is missing.
+    Pull {
+        /// YAML config file; without it, the embedded default.
+        #[arg(long, short, env = "SLUICE_CONFIG")]
+        config: Option<PathBuf>,
+        /// A folder holding model folders by name, used instead of downloading.
+        #[arg(long, env = "SLUICE_MODELS_MIRROR")]
+        mirror: Option<PathBuf>,
+        /// Hub endpoint (default https://huggingface.co, or HF_ENDPOINT).
+        #[arg(long)]
+        endpoint: Option<String>,
     },
 }
 
@@ -86,6 +109,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig { file } => check_config(file),
+        Command::Models {
+            action:
+                ModelsAction::Pull {
+                    config,
+                    mirror,
+                    endpoint,
+                },
+        } => {
+            init_logging(LogFormat::Human, "warn");
+            match models_pull(config, mirror, endpoint) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("sluice models pull: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Route {
             config,
             model,
@@ -274,5 +314,28 @@ fn route(
         "took:     {:.2} ms",
         v["decision_ms"].as_f64().unwrap_or(0.0)
     );
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+fn models_pull(
+    config: Option<PathBuf>,
+    mirror: Option<PathBuf>,
+    endpoint: Option<String>,
+) -> anyhow::Result<()> {
+    let source = config.map_or(Source::Embedded, Source::File);
+    let cfg = sluice_config::load(&source)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    for line in rt.block_on(sluice_gateway::models::pull(
+        &cfg,
+        endpoint,
+        mirror.as_deref(),
+        progress,
+    ))? {
+        println!("{line}");
+    }
     Ok(())
 }
