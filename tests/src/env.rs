@@ -28,17 +28,26 @@ pub fn venv_python() -> PathBuf {
     p
 }
 
-/// Writes a logistic head `sigmoid(e·w + b)` with scripts/write_linear_head.py.
+/// Writes a logistic head `sigmoid(e·w + b)` with scripts/write_head.py.
 pub fn write_linear_head(w: &[f32], b: f32, out: &Path) {
-    let spec = out.with_extension("json");
-    std::fs::write(&spec, serde_json::json!({"w": w, "b": b}).to_string()).expect("write weights");
+    write_head(
+        &serde_json::json!({"kind": "logistic", "w": w, "b": b}),
+        out,
+    );
+}
+
+/// Writes any head spec (see scripts/write_head.py) as ONNX.
+pub fn write_head(spec: &serde_json::Value, out: &Path) {
+    let spec_path = out.with_extension("json");
+    std::fs::write(&spec_path, spec.to_string()).expect("write weights");
+    let spec = spec_path;
     let status = std::process::Command::new(venv_python())
-        .arg(workspace().join("scripts/write_linear_head.py"))
+        .arg(workspace().join("scripts/write_head.py"))
         .arg("--weights")
         .arg(&spec)
         .arg("--out")
         .arg(out)
         .status()
         .expect("run python");
-    assert!(status.success(), "write_linear_head.py failed");
+    assert!(status.success(), "write_head.py failed");
 }

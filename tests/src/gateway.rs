@@ -116,6 +116,7 @@ impl GatewayBuilder {
             .arg("json")
             .args(&self.args)
             .env("RUST_LOG", "info,sluice_gateway=debug")
+            .env("SLUICE_MODELS_DIR", crate::env::models_dir())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

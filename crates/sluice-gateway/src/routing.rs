@@ -123,6 +123,14 @@ pub fn build_router(
     })))
 }
 
+/// Heads built into the binary, so the embedded default config works wherever the binary
+/// runs. Used only for the embedded config (whose relative paths have no folder to resolve
+/// against) when no such file exists in the working directory.
+const BUILTIN_HEADS: &[(&str, &[u8])] = &[(
+    "router-head.onnx",
+    include_bytes!("../../../config/router-head.onnx"),
+)];
+
 /// Loads the heads the config names, reusing those whose file did not change.
 pub fn load_heads(
     config: &Config,
@@ -135,11 +143,30 @@ pub fn load_heads(
         return Ok(out);
     };
     for (name, path) in &rc.heads {
+        let embedded_config = base_dir.as_os_str().is_empty();
+        let builtin = BUILTIN_HEADS
+            .iter()
+            .find(|(n, _)| *n == path.as_str())
+            .map(|(_, b)| *b);
         let path = if Path::new(path).is_absolute() {
             PathBuf::from(path)
         } else {
             base_dir.join(path)
         };
+        if let (true, Some(bytes), false) = (embedded_config, builtin, path.exists()) {
+            let head =
+                LearnedHead::from_bytes(bytes, router.embedder.dim(), "built-in router-head.onnx")
+                    .map_err(|e| anyhow::anyhow!("router.heads.{name}: {e}"))?;
+            out.insert(
+                name.clone(),
+                LoadedHead {
+                    path,
+                    modified: None,
+                    head: Arc::new(head),
+                },
+            );
+            continue;
+        }
         let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
         if let Some(prev) = previous
             .get(name)

@@ -435,6 +435,9 @@ async fn default_config_serves_without_a_file() {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
         .env_remove("OPENAI_API_KEY")
+        .env("SLUICE_MODELS_DIR", sluice_testkit::env::models_dir())
+        // Far from the repository: the built-in head must serve.
+        .current_dir(std::env::temp_dir())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()

@@ -23,8 +23,17 @@ pub struct LearnedHead {
 
 impl LearnedHead {
     pub fn load(path: &Path, dim: usize) -> Result<LearnedHead, RouterError> {
-        let err = |e: String| RouterError::Load {
+        let bytes = std::fs::read(path).map_err(|e| RouterError::Load {
             path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Self::from_bytes(&bytes, dim, &path.display().to_string())
+    }
+
+    /// A head from ONNX bytes (one built into the binary, say); `name` is used in errors.
+    pub fn from_bytes(bytes: &[u8], dim: usize, name: &str) -> Result<LearnedHead, RouterError> {
+        let err = |e: String| RouterError::Load {
+            path: name.to_owned(),
             message: e,
         };
         let env = environment()?;
@@ -32,7 +41,7 @@ impl LearnedHead {
             .map_err(|e| err(e.to_string()))?
             .with_intra_threads(1)
             .map_err(|e| err(e.to_string()))?
-            .commit_from_file(path)
+            .commit_from_memory(bytes)
             .map_err(|e| err(e.to_string()))?;
         let input = session
             .inputs()
@@ -43,7 +52,7 @@ impl LearnedHead {
             session: Mutex::new(session),
             input,
             dim,
-            path: path.display().to_string(),
+            path: name.to_owned(),
         };
         // Fail at load time, not on the first request, if the contract is not met.
         let probe = head

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Writes a router head as an ONNX classifier.
+
+Contract (what `router.heads` loads): input `embedding` float32 [N, dim]; output `score`
+float32 [N, 1], the probability that the weak model's answer is not good enough.
+
+  write_head.py --weights spec.json --out head.onnx
+
+spec.json is what `sluice-evals train` writes next to the head:
+  {"kind": "logistic", "w": [dim], "b": float}                    sigmoid(e.w + b)
+  {"kind": "mlp", "w1": [[dim] x H], "b1": [H], "w2": [H], "b2": float}
+                                                                  sigmoid(relu(e.W1^T + b1).w2 + b2)
+  {"kind": "knn", "x": [[dim] x M], "y": [M], "k": int}           mean label of the k most
+                                                                  cosine-similar rows
+A spec without "kind" is logistic.
+"""
+import argparse
+import json
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def f32(a):
+    return np.asarray(a, dtype=np.float32)
+
+
+def logistic(spec):
+    w = f32(spec["w"]).reshape(-1, 1)
+    nodes = [
+        helper.make_node("MatMul", ["embedding", "W"], ["z0"]),
+        helper.make_node("Add", ["z0", "B"], ["z"]),
+        helper.make_node("Sigmoid", ["z"], ["score"]),
+    ]
+    return w.shape[0], nodes, [numpy_helper.from_array(w, "W"), numpy_helper.from_array(f32([spec["b"]]), "B")]
+
+
+def mlp(spec):
+    w1 = f32(spec["w1"]).T  # [dim, H]
+    nodes = [
+        helper.make_node("MatMul", ["embedding", "W1"], ["h0"]),
+        helper.make_node("Add", ["h0", "B1"], ["h1"]),
+        helper.make_node("Relu", ["h1"], ["h"]),
+        helper.make_node("MatMul", ["h", "W2"], ["z0"]),
+        helper.make_node("Add", ["z0", "B2"], ["z"]),
+        helper.make_node("Sigmoid", ["z"], ["score"]),
+    ]
+    inits = [
+        numpy_helper.from_array(w1, "W1"),
+        numpy_helper.from_array(f32(spec["b1"]), "B1"),
+        numpy_helper.from_array(f32(spec["w2"]).reshape(-1, 1), "W2"),
+        numpy_helper.from_array(f32([spec["b2"]]), "B2"),
+    ]
+    return w1.shape[0], nodes, inits
+
+
+def knn(spec):
+    x = f32(spec["x"]).T  # [dim, M]
+    nodes = [
+        helper.make_node("MatMul", ["embedding", "X"], ["sims"]),
+        helper.make_node("TopK", ["sims", "K"], ["top", "idx"], axis=1),
+        helper.make_node("Gather", ["Y", "idx"], ["labels"], axis=0),
+        helper.make_node("ReduceMean", ["labels"], ["score"], axes=[1], keepdims=1),
+    ]
+    inits = [
+        numpy_helper.from_array(x, "X"),
+        numpy_helper.from_array(f32(spec["y"]), "Y"),
+        numpy_helper.from_array(np.asarray([int(spec["k"])], dtype=np.int64), "K"),
+    ]
+    return x.shape[0], nodes, inits
+
+
+def build(spec):
+    kind = spec.get("kind", "logistic")
+    dim, nodes, inits = {"logistic": logistic, "mlp": mlp, "knn": knn}[kind](spec)
+    graph = helper.make_graph(
+        nodes,
+        f"sluice_{kind}_head",
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", dim])],
+        [helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N", 1])],
+        initializer=inits,
+    )
+    # Opset 17: ReduceMean still takes `axes` as an attribute there.
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="sluice")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--weights", required=True, help="JSON head spec")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    with open(a.weights) as f:
+        spec = json.load(f)
+    onnx.save(build(spec), a.out)
+
+
+if __name__ == "__main__":
+    main()
