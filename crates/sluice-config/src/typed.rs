@@ -613,7 +613,7 @@ fn check_policy(
     if !matches!(strategy, Strategy::Learned { .. }) && p.threshold.is_some() {
         errors.push(ConfigError::new(
             format!("{path}.threshold"),
-            "threshold and head only apply to strategy: learned",
+            "threshold only applies to strategy: learned",
         ));
     }
     (errors.len() == before).then(|| PolicyConfig {

@@ -54,12 +54,10 @@ pub fn reload(state: &AppState) -> bool {
             // Rebuilt even when the YAML is unchanged (SIGHUP after retraining a head file):
             // whatever did not change is reused, so this is cheap.
             let old = state.runtime.load();
-            Runtime::build(Arc::new(cfg), Some(&old), &state.build)
-                .map(Some)
-                .map_err(|e| format!("{e:#}"))
+            Runtime::build(Arc::new(cfg), Some(&old), &state.build).map_err(|e| format!("{e:#}"))
         });
     match result {
-        Ok(Some(rt)) => {
+        Ok(rt) => {
             let generation = rt.generation;
             state.runtime.store(Arc::new(rt));
             state
@@ -68,10 +66,6 @@ pub fn reload(state: &AppState) -> bool {
                 .with_label_values(&["ok"])
                 .inc();
             tracing::info!(%source, generation, "config reloaded");
-            true
-        }
-        Ok(None) => {
-            tracing::debug!(%source, "config unchanged");
             true
         }
         Err(error) => {

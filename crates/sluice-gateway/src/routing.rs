@@ -407,25 +407,19 @@ pub async fn decide(
 ) -> Routed {
     let started = Instant::now();
     let p = &compiled.routing;
+    let unscored = |decision, overflowed| Routed {
+        decision,
+        scores: Scores::default(),
+        elapsed: started.elapsed(),
+        batch_size: None,
+        overflowed,
+    };
     if let Some(decision) = policy::rules(p, features) {
-        return Routed {
-            decision,
-            scores: Scores::default(),
-            elapsed: started.elapsed(),
-            batch_size: None,
-            overflowed: false,
-        };
+        return unscored(decision, false);
     }
     let Some(router) = router else {
         // Config validation guarantees a router for non-static strategies.
-        let decision = policy::decide(p, features, &Scores::default());
-        return Routed {
-            decision,
-            scores: Scores::default(),
-            elapsed: started.elapsed(),
-            batch_size: None,
-            overflowed: false,
-        };
+        return unscored(policy::decide(p, features, &Scores::default()), false);
     };
     let result = router
         .embedder
@@ -445,15 +439,7 @@ pub async fn decide(
                 .collect();
             (Scores { learned, semantic }, Some(batch_size))
         }
-        Err(RouterError::Overloaded { .. }) => {
-            return Routed {
-                decision: policy::overflow(p),
-                scores: Scores::default(),
-                elapsed: started.elapsed(),
-                batch_size: None,
-                overflowed: true,
-            };
-        }
+        Err(RouterError::Overloaded { .. }) => return unscored(policy::overflow(p), true),
         Err(e) => {
             tracing::warn!(policy = %p.name, error = %e, "router failed; deciding without scores");
             (Scores::default(), None)
