@@ -10,7 +10,9 @@
 //! ```
 //!
 //! `script` steps are taken in order by attempt number for the same `key` (the last step
-//! repeats). Without a `mock` object the instance's default script applies. Steps:
+//! repeats); with `"only_model": "m"` the script applies only to requests for upstream model
+//! `m` (others get `ok`), to fail one target of a chain. Without a `mock` object the
+//! instance's default script applies. Steps:
 //! `ok`, `status:CODE`, `hang`, `slow:MS` (wait, then ok), `break:N` (stream N content chunks,
 //! then cut the connection), `stall:N` (stream N chunks, then go silent), `close` (drop the
 //! connection without answering), `garbage` (200 with a body that is not JSON / not SSE).
@@ -138,6 +140,15 @@ struct Directive {
 
 fn directive(shared: &Shared, body: &Value) -> Directive {
     let mock = body.get("mock");
+    let only = mock
+        .and_then(|m| m.get("only_model"))
+        .and_then(Value::as_str);
+    if only.is_some_and(|m| Some(m) != body.get("model").and_then(Value::as_str)) {
+        return Directive {
+            step: "ok".into(),
+            ..Directive::default()
+        };
+    }
     let script: Vec<String> = match mock.and_then(|m| m.get("script")).and_then(Value::as_array) {
         Some(steps) => steps
             .iter()

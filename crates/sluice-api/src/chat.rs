@@ -237,12 +237,56 @@ pub struct ResponseProbe {
     pub model: Option<String>,
     #[serde(default)]
     pub usage: Option<Usage>,
+    /// Absent in some error-ish chunks; `[]` in the final usage-only chunk of a stream.
+    #[serde(default)]
+    pub choices: Option<Vec<ChoiceProbe>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ChoiceProbe {
+    #[serde(default)]
+    pub delta: Option<ContentProbe>,
+    #[serde(default)]
+    pub message: Option<ContentProbe>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ContentProbe {
+    #[serde(default)]
+    pub content: Option<String>,
 }
 
 impl ResponseProbe {
     /// Reads model and usage from a response body or chunk; `None` when it is not JSON.
     pub fn parse(body: &[u8]) -> Option<ResponseProbe> {
         serde_json::from_slice(body).ok()
+    }
+
+    /// Bytes of generated text in this body or chunk (all choices), for estimating
+    /// completion tokens when the upstream reports no usage.
+    pub fn content_bytes(&self) -> usize {
+        self.choices
+            .iter()
+            .flatten()
+            .map(|c| {
+                let d = c
+                    .delta
+                    .as_ref()
+                    .and_then(|d| d.content.as_ref())
+                    .map_or(0, String::len);
+                let m = c
+                    .message
+                    .as_ref()
+                    .and_then(|m| m.content.as_ref())
+                    .map_or(0, String::len);
+                d + m
+            })
+            .sum()
+    }
+
+    /// The final chunk a stream sends when usage was requested: no choices, only usage.
+    pub fn is_usage_only(&self) -> bool {
+        self.usage.is_some() && self.choices.as_ref().is_some_and(Vec::is_empty)
     }
 }
 

@@ -71,6 +71,12 @@ pub struct RawProvider {
     /// anyway. `http2_prior_knowledge: false`
     #[serde(default)]
     pub http2_prior_knowledge: bool,
+    /// When a streaming client disconnects: `drain` keeps reading the upstream to the end so
+    /// the usage block (the exact cost) arrives; `cancel` closes the upstream at once, which
+    /// may stop generation early, and estimates the tokens from what was streamed.
+    /// `on_client_disconnect: drain`
+    #[serde(default = "defaults::on_client_disconnect")]
+    pub on_client_disconnect: String,
     /// Idle pooled connections kept per host. `pool_max_idle_per_host: 64`
     #[serde(default = "defaults::pool_max_idle_per_host")]
     pub pool_max_idle_per_host: usize,
@@ -313,6 +319,9 @@ pub(crate) mod defaults {
     }
     pub fn strategy() -> String {
         "static".into()
+    }
+    pub fn on_client_disconnect() -> String {
+        "drain".into()
     }
     pub fn overflow() -> String {
         "strong".into()

@@ -71,6 +71,8 @@ pub struct ProviderConfig {
     pub http2_prior_knowledge: bool,
     pub pool_max_idle_per_host: usize,
     pub pool_idle_timeout: Duration,
+    /// Keep reading a stream whose client left, for exact accounting (`drain`), or close it.
+    pub drain_on_disconnect: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -387,6 +389,17 @@ fn check_provider(
             ));
         }
     }
+    let drain_on_disconnect = match p.on_client_disconnect.as_str() {
+        "drain" => true,
+        "cancel" => false,
+        other => {
+            errors.push(ConfigError::new(
+                format!("{path}.on_client_disconnect"),
+                format!("unknown value '{other}', expected: drain, cancel"),
+            ));
+            true
+        }
+    };
     if p.retry_initial_backoff > p.retry_max_backoff {
         errors.push(ConfigError::new(
             format!("{path}.retry_initial_backoff"),
@@ -407,6 +420,7 @@ fn check_provider(
         http2_prior_knowledge: p.http2_prior_knowledge,
         pool_max_idle_per_host: p.pool_max_idle_per_host,
         pool_idle_timeout: p.pool_idle_timeout,
+        drain_on_disconnect,
     })
 }
 

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 use sluice_api::chat::{ChatCompletionRequest, ResponseProbe};
 use sluice_api::Usage;
+use sluice_telemetry::pricing::{TokenPrices, Tokens};
 use sluice_upstream::relay::{Relay, StreamEnd};
 use sluice_upstream::{AttemptLog, ResponseBody, UpstreamError, UpstreamResponse};
 use tower_http::request_id::RequestId;
@@ -68,6 +69,28 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
     acct.policy = route.label.to_owned();
     acct.span.record("policy", route.label);
     let stream = chat.is_stream();
+    acct.prompt_bytes = chat
+        .messages
+        .iter()
+        .map(|m| m.content.as_ref().map_or(0, |c| c.text().len()))
+        .sum();
+    acct.baseline = route
+        .policy
+        .and_then(|p| p.baseline.as_ref())
+        .and_then(|b| runtime.config.models.get(b))
+        .map(prices);
+    // Cost needs the final usage block: ask for it even when the client did not, and take
+    // it out again on the way back (see `Relay`).
+    let strip_usage = stream && !chat.wants_stream_usage();
+    if strip_usage {
+        let opts = chat
+            .stream_options
+            .get_or_insert_with(|| sluice_api::chat::StreamOptions {
+                include_usage: None,
+                extra: Default::default(),
+            });
+        opts.include_usage = Some(true);
+    }
 
     // Decide: rules, then (when needed) the embedding and the policy's heads.
     let mut score = None;
@@ -120,8 +143,9 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
                 .inc();
         }
         acct.route = model.name.clone();
+        acct.price = prices(model);
         match result {
-            Ok(resp) => return acct.relay(resp, &model.name, &reason, score),
+            Ok(resp) => return acct.relay(resp, &model.name, &reason, score, strip_usage),
             Err(e) if e.is_client_error() => {
                 return acct.relay_client_error(e, &model.name, &reason, score)
             }
@@ -169,6 +193,18 @@ struct Accounting {
     route: String,
     start: Instant,
     span: Span,
+    /// Prices of the model that answered, and of the policy's baseline model.
+    price: TokenPrices,
+    baseline: Option<TokenPrices>,
+    /// Prompt text size, to estimate tokens when the upstream reports no usage.
+    prompt_bytes: usize,
+}
+
+/// A model's configured prices in exact units (free when none are configured).
+fn prices(m: &sluice_config::ModelConfig) -> TokenPrices {
+    m.pricing.map_or_else(TokenPrices::default, |p| {
+        TokenPrices::per_million(p.input, p.cached_input, p.output)
+    })
 }
 
 impl Accounting {
@@ -180,11 +216,14 @@ impl Accounting {
             route: NONE.into(),
             start: Instant::now(),
             span: Span::current(),
+            price: TokenPrices::default(),
+            baseline: None,
+            prompt_bytes: 0,
         }
     }
 
     fn fail(self, err: ApiError) -> Response {
-        self.finish(err.status.as_u16(), "error", None);
+        self.finish(err.status.as_u16(), "error", None, None);
         err.into_response()
     }
 
@@ -204,7 +243,7 @@ impl Accounting {
         else {
             return self.fail(ApiError::unavailable("unexpected upstream error"));
         };
-        self.finish(status.as_u16(), "upstream_rejected", None);
+        self.finish(status.as_u16(), "upstream_rejected", None, None);
         let mut resp = Response::new(Body::from(body));
         *resp.status_mut() = status;
         *resp.headers_mut() = relay_headers(&headers);
@@ -218,30 +257,52 @@ impl Accounting {
         route: &str,
         reason: &str,
         score: Option<f32>,
+        strip_usage: bool,
     ) -> Response {
         let mut headers = relay_headers(&up.headers);
         sluice_headers(&mut headers, route, reason, score);
         let body = match up.body {
             ResponseBody::Full(bytes) => {
-                let usage = ResponseProbe::parse(&bytes).and_then(|p| p.usage);
-                self.finish(up.status.as_u16(), "completed", usage);
+                let probe = ResponseProbe::parse(&bytes);
+                let content = probe.as_ref().map_or(0, |p| p.content_bytes() as u64);
+                self.finish(
+                    up.status.as_u16(),
+                    "completed",
+                    probe.and_then(|p| p.usage),
+                    Some(content),
+                );
                 Body::from(bytes)
             }
             ResponseBody::Stream {
                 first,
                 rest,
                 idle_timeout,
+                drain_on_disconnect,
             } => {
                 let status = up.status.as_u16();
-                Body::from_stream(Relay::new(first, rest, idle_timeout, move |summary| {
-                    let outcome = match summary.end {
-                        StreamEnd::Completed => "completed",
-                        StreamEnd::UpstreamFailed(_) => "stream_failed",
-                        StreamEnd::IdleTimeout => "stream_timeout",
-                        StreamEnd::ClientGone => "client_gone",
-                    };
-                    self.finish(status, outcome, summary.usage);
-                }))
+                Body::from_stream(Relay::new(
+                    first,
+                    rest,
+                    idle_timeout,
+                    strip_usage,
+                    drain_on_disconnect,
+                    move |summary| {
+                        let outcome = match summary.end {
+                            StreamEnd::Completed => "completed",
+                            StreamEnd::UpstreamFailed(_) => "stream_failed",
+                            StreamEnd::IdleTimeout => "stream_timeout",
+                            StreamEnd::ClientGone => "client_gone",
+                        };
+                        if let Some(first) = summary.first_byte_at {
+                            self.state
+                                .metrics
+                                .time_to_first_token
+                                .with_label_values(&[&self.policy, &self.route])
+                                .observe(first.saturating_duration_since(self.start).as_secs_f64());
+                        }
+                        self.finish(status, outcome, summary.usage, Some(summary.content_bytes));
+                    },
+                ))
             }
         };
         let mut resp = Response::new(body);
@@ -250,9 +311,43 @@ impl Accounting {
         resp
     }
 
-    fn finish(self, status: u16, outcome: &str, usage: Option<Usage>) {
+    /// `content_bytes` is `Some` when a model produced output (so tokens are owed even if
+    /// the upstream reported no usage: they are then estimated at 4 bytes per token).
+    fn finish(self, status: u16, outcome: &str, usage: Option<Usage>, content_bytes: Option<u64>) {
         let elapsed = self.start.elapsed();
         let m = &self.state.metrics;
+        let tokens = match (usage, content_bytes) {
+            (Some(u), _) => Some(Tokens {
+                prompt: u.prompt_tokens,
+                cached: u.cached_tokens(),
+                completion: u.completion_tokens,
+            }),
+            (None, Some(bytes)) => {
+                m.usage_estimated.with_label_values(&[&self.route]).inc();
+                Some(Tokens {
+                    prompt: (self.prompt_bytes as u64).div_ceil(4),
+                    cached: 0,
+                    completion: bytes.div_ceil(4),
+                })
+            }
+            (None, None) => None,
+        };
+        if let Some(t) = tokens {
+            let labels = [self.policy.as_str(), self.route.as_str()];
+            for (kind, n) in [
+                ("prompt", t.prompt),
+                ("cached_prompt", t.cached),
+                ("completion", t.completion),
+            ] {
+                m.tokens
+                    .with_label_values(&[labels[0], labels[1], kind])
+                    .inc_by(n);
+            }
+            let cost = self.price.cost(t);
+            m.cost.add(&labels, cost);
+            m.baseline_cost
+                .add(&labels, self.baseline.map_or(cost, |b| b.cost(t)));
+        }
         m.in_flight.dec();
         m.requests
             .with_label_values(&[
@@ -269,7 +364,7 @@ impl Accounting {
         self.span
             .record("duration_ms", elapsed.as_secs_f64() * 1000.0);
         let _enter = self.span.enter();
-        let (prompt, completion) = usage.map_or((0, 0), |u| (u.prompt_tokens, u.completion_tokens));
+        let (prompt, completion) = tokens.map_or((0, 0), |t| (t.prompt, t.completion));
         tracing::debug!(
             status,
             outcome,

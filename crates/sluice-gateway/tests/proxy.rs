@@ -413,13 +413,10 @@ async fn silent_stream_is_cut_after_idle_timeout() {
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 
-#[tokio::test]
-async fn client_disconnect_mid_stream_releases_upstream() {
-    let (a, b) = (MockUpstream::start().await, MockUpstream::start().await);
-    let gw = start(&two_mock_yaml(&a, &b, "")).await;
+async fn disconnect_after_two_chunks(gw: &sluice_testkit::gateway::Gateway) {
     let mut body = chat_body("auto", "long");
     body["stream"] = json!(true);
-    body["mock"] = json!({"chunk_delay_ms": 100, "words": 100});
+    body["mock"] = json!({"chunk_delay_ms": 20, "words": 40});
     let mut resp = client()
         .post(gw.url("/v1/chat/completions"))
         .json(&body)
@@ -430,17 +427,28 @@ async fn client_disconnect_mid_stream_releases_upstream() {
         resp.chunk().await.unwrap();
     }
     drop(resp);
-    // The gateway must drop its upstream stream, which the mock sees as a failed send.
+}
+
+async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(5);
-    while a.disconnects() == 0 && Instant::now() < deadline {
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(
-        a.disconnects(),
-        1,
-        "upstream stream still running after client left"
-    );
-    assert_eq!(a.completed_streams(), 0);
+}
+
+#[tokio::test]
+async fn client_disconnect_drains_upstream_and_accounts_once() {
+    let (a, b) = (MockUpstream::start().await, MockUpstream::start().await);
+    let gw = start(&two_mock_yaml(&a, &b, "")).await;
+    disconnect_after_two_chunks(&gw).await;
+    // The gateway keeps reading so the usage block arrives: the upstream finishes normally.
+    wait_until("the drained stream to complete", || {
+        a.completed_streams() == 1
+    })
+    .await;
+    assert_eq!(a.disconnects(), 0);
+    assert!(gw.wait_for_log("client_gone", Duration::from_secs(2)).await);
     assert_eq!(
         metric_value(&gw, "sluice_requests_in_flight").await,
         Some(0.0)
@@ -454,7 +462,16 @@ async fn client_disconnect_mid_stream_releases_upstream() {
         Some(1.0),
         "the abandoned stream is counted once"
     );
-    assert!(gw.wait_for_log("client_gone", Duration::from_secs(2)).await);
+    let billed = a.billed()[0];
+    assert_eq!(
+        metric_value(
+            &gw,
+            r#"sluice_tokens_total{kind="completion",model="small",policy="auto"}"#
+        )
+        .await,
+        Some(billed.completion_tokens as f64),
+        "exact usage from the drained stream"
+    );
     // And the gateway carries on.
     let resp = client()
         .post(gw.url("/v1/chat/completions"))
@@ -463,6 +480,24 @@ async fn client_disconnect_mid_stream_releases_upstream() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn client_disconnect_with_cancel_releases_upstream() {
+    let (a, b) = (MockUpstream::start().await, MockUpstream::start().await);
+    let gw = start(&two_mock_yaml(&a, &b, "on_client_disconnect: cancel")).await;
+    disconnect_after_two_chunks(&gw).await;
+    wait_until("the upstream to see the disconnect", || {
+        a.disconnects() == 1
+    })
+    .await;
+    assert_eq!(a.completed_streams(), 0);
+    assert!(gw.wait_for_log("client_gone", Duration::from_secs(2)).await);
+    assert_eq!(
+        metric_value(&gw, r#"sluice_usage_estimated_total{model="small"}"#).await,
+        Some(1.0),
+        "no usage block arrived: tokens were estimated"
+    );
 }
 
 #[tokio::test]

@@ -5,6 +5,9 @@
 //! values come from config (policy, route, provider names) or from small fixed sets (status
 //! class, error kind), never from user input, so cardinality stays bounded.
 
+pub mod pricing;
+pub mod usd;
+
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
@@ -40,6 +43,18 @@ pub struct Metrics {
     pub router_queue_depth: IntGauge,
     /// Requests the router could not score because its queue was full.
     pub router_overflow: IntCounterVec,
+    /// Tokens by policy, model (the one that answered) and kind (`prompt`, `cached_prompt`,
+    /// `completion`).
+    pub tokens: IntCounterVec,
+    /// What requests cost, by policy and model, from the usage the model reported.
+    pub cost: usd::UsdCounterVec,
+    /// What the same tokens would have cost on the policy's baseline model, by policy and
+    /// the model that actually answered: savings = baseline − cost.
+    pub baseline_cost: usd::UsdCounterVec,
+    /// Requests whose usage the upstream did not report, so tokens were estimated.
+    pub usage_estimated: IntCounterVec,
+    /// Request received → first response byte sent, streams only.
+    pub time_to_first_token: HistogramVec,
 }
 
 const DECISION_BUCKETS: &[f64] = &[
@@ -143,6 +158,45 @@ impl Metrics {
             ),
             &["policy"],
         )?;
+        let tokens = IntCounterVec::new(
+            Opts::new(
+                "sluice_tokens_total",
+                "Tokens by policy, model and kind (prompt, cached_prompt, completion)",
+            ),
+            &["policy", "model", "kind"],
+        )?;
+        let cost = usd::UsdCounterVec::new(
+            "sluice_cost_usd_total",
+            "Cost of requests in USD from reported usage and configured prices",
+            &["policy", "model"],
+        )?;
+        let baseline_cost = usd::UsdCounterVec::new(
+            "sluice_baseline_cost_usd_total",
+            "What the same tokens would have cost on the policy's baseline model, in USD",
+            &["policy", "model"],
+        )?;
+        let usage_estimated = IntCounterVec::new(
+            Opts::new(
+                "sluice_usage_estimated_total",
+                "Requests whose token usage was estimated because the upstream reported none",
+            ),
+            &["model"],
+        )?;
+        let time_to_first_token = HistogramVec::new(
+            HistogramOpts::new(
+                "sluice_time_to_first_token_seconds",
+                "Request received to first streamed byte sent",
+            )
+            .buckets(vec![
+                0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 20.0, 40.0,
+            ]),
+            &["policy", "route"],
+        )?;
+        registry.register(Box::new(cost.clone()))?;
+        registry.register(Box::new(baseline_cost.clone()))?;
+        registry.register(Box::new(tokens.clone()))?;
+        registry.register(Box::new(usage_estimated.clone()))?;
+        registry.register(Box::new(time_to_first_token.clone()))?;
         registry.register(Box::new(router_decisions.clone()))?;
         registry.register(Box::new(router_decision_duration.clone()))?;
         registry.register(Box::new(router_score.clone()))?;
@@ -181,6 +235,11 @@ impl Metrics {
             router_batch_duration,
             router_queue_depth,
             router_overflow,
+            tokens,
+            cost,
+            baseline_cost,
+            usage_estimated,
+            time_to_first_token,
         })
     }
 

@@ -39,6 +39,8 @@ pub enum ResponseBody {
         first: Bytes,
         rest: BoxStream<'static, Result<Bytes, reqwest::Error>>,
         idle_timeout: Duration,
+        /// Whether to keep reading after the client leaves (provider's `on_client_disconnect`).
+        drain_on_disconnect: bool,
     },
 }
 
@@ -216,6 +218,7 @@ impl Provider {
                     first,
                     rest,
                     idle_timeout: self.config.stream_idle_timeout,
+                    drain_on_disconnect: self.config.drain_on_disconnect,
                 },
             })
         };

@@ -7,6 +7,11 @@
 //! stream — completion, upstream failure, timeout, or the client going away (the body is
 //! dropped) — the `on_end` callback runs exactly once, so accounting never double counts
 //! nor misses a request.
+//!
+//! When the gateway asked the upstream for a usage block the client did not request
+//! (`strip_usage`), the relay re-frames the stream event by event instead: the usage-only
+//! final chunk is dropped and the `"usage":null` fields the upstream adds to every other
+//! chunk are removed, so the client sees exactly what it asked for.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -42,6 +47,8 @@ pub struct StreamSummary {
     pub model: Option<String>,
     pub saw_done: bool,
     pub events: u64,
+    /// Bytes of generated text seen, to estimate tokens when no usage arrives.
+    pub content_bytes: u64,
     pub bytes: u64,
     /// When the first byte was handed to the client.
     pub first_byte_at: Option<Instant>,
@@ -58,6 +65,11 @@ pub struct Relay {
     summary: StreamSummary,
     on_end: Option<OnEnd>,
     done: bool,
+    strip_usage: bool,
+    /// Keep reading the upstream after the client left, to account its real usage.
+    drain_on_disconnect: bool,
+    /// This relay is such a drain: its client is already gone.
+    draining: bool,
 }
 
 impl Relay {
@@ -65,6 +77,8 @@ impl Relay {
         first: Bytes,
         rest: BoxStream<'static, Result<Bytes, reqwest::Error>>,
         idle_timeout: Duration,
+        strip_usage: bool,
+        drain_on_disconnect: bool,
         on_end: impl FnOnce(StreamSummary) + Send + 'static,
     ) -> Relay {
         Relay {
@@ -79,44 +93,70 @@ impl Relay {
                 model: None,
                 saw_done: false,
                 events: 0,
+                content_bytes: 0,
                 bytes: 0,
                 first_byte_at: None,
             },
             on_end: Some(Box::new(on_end)),
             done: false,
+            strip_usage,
+            drain_on_disconnect,
+            draining: false,
         }
     }
 
-    fn observe(&mut self, chunk: &Bytes) {
+    /// Watches one upstream chunk and returns what the client gets: the same bytes, or in
+    /// strip mode the complete events re-framed without the usage the client did not ask for
+    /// (possibly empty, when the chunk completed no event).
+    fn process(&mut self, chunk: Bytes) -> Bytes {
         let summary = &mut self.summary;
         summary.bytes += chunk.len() as u64;
-        summary.first_byte_at.get_or_insert_with(Instant::now);
-        self.scanner.push(chunk, |data| {
+        let strip = self.strip_usage;
+        let mut out = Vec::new();
+        self.scanner.push(&chunk, |data| {
             summary.events += 1;
             if data == b"[DONE]" {
                 summary.saw_done = true;
+                if strip {
+                    out.extend_from_slice(b"data: [DONE]\n\n");
+                }
                 return;
             }
-            // Only chunks that carry a usage object (the final one), or the first chunk
-            // (for the model name), are worth a JSON parse.
-            if summary.model.is_none() || has_usage_object(data) {
-                if let Some(probe) = ResponseProbe::parse(data) {
-                    if summary.model.is_none() {
-                        summary.model = probe.model;
-                    }
-                    if probe.usage.is_some() {
-                        summary.usage = probe.usage;
-                    }
+            let probe = ResponseProbe::parse(data);
+            if let Some(p) = &probe {
+                if summary.model.is_none() {
+                    summary.model.clone_from(&p.model);
                 }
+                if p.usage.is_some() {
+                    summary.usage = p.usage;
+                }
+                summary.content_bytes += p.content_bytes() as u64;
+            }
+            if strip {
+                if probe.as_ref().is_some_and(ResponseProbe::is_usage_only) {
+                    return;
+                }
+                out.extend_from_slice(b"data: ");
+                out.extend_from_slice(&remove_all(data, b",\"usage\":null"));
+                out.extend_from_slice(b"\n\n");
             }
         });
         let deadline = tokio::time::Instant::now() + self.idle_timeout;
         self.idle.as_mut().reset(deadline);
+        let out = if strip { Bytes::from(out) } else { chunk };
+        if !out.is_empty() {
+            self.summary.first_byte_at.get_or_insert_with(Instant::now);
+        }
+        out
     }
 
     fn finish(&mut self, end: StreamEnd) {
         self.done = true;
-        self.summary.end = end;
+        self.summary.end = if self.draining {
+            StreamEnd::ClientGone
+        } else {
+            end
+        };
         if let Some(f) = self.on_end.take() {
             f(self.summary.clone());
         }
@@ -128,20 +168,17 @@ impl Relay {
     }
 }
 
-/// `"usage":{` (any spacing) somewhere in the event: a real usage block, not `"usage":null`.
-fn has_usage_object(data: &[u8]) -> bool {
-    let needle = b"\"usage\"";
+/// `data` without any occurrence of `pat`. Only used for `,"usage":null`, which cannot occur
+/// inside a JSON string (its quotes would be escaped there).
+fn remove_all(data: &[u8], pat: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
     let mut rest = data;
-    while let Some(i) = rest.windows(needle.len()).position(|w| w == needle) {
-        rest = &rest[i + needle.len()..];
-        let after = rest
-            .iter()
-            .skip_while(|b| b.is_ascii_whitespace() || **b == b':');
-        if let Some(b'{') = after.into_iter().next() {
-            return true;
-        }
+    while let Some(i) = rest.windows(pat.len()).position(|w| w == pat) {
+        out.extend_from_slice(&rest[..i]);
+        rest = &rest[i + pat.len()..];
     }
-    false
+    out.extend_from_slice(rest);
+    out
 }
 
 impl Stream for Relay {
@@ -150,45 +187,82 @@ impl Stream for Relay {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         if let Some(first) = this.first.take() {
-            this.observe(&first);
-            return Poll::Ready(Some(Ok(first)));
+            let out = this.process(first);
+            if !out.is_empty() {
+                return Poll::Ready(Some(Ok(out)));
+            }
         }
         if this.done {
             return Poll::Ready(None);
         }
-        match this.rest.poll_next_unpin(cx) {
-            Poll::Ready(Some(Ok(chunk))) => {
-                this.observe(&chunk);
-                Poll::Ready(Some(Ok(chunk)))
-            }
-            Poll::Ready(Some(Err(e))) => {
-                let message = format!("upstream stream failed: {e}");
-                this.finish(StreamEnd::UpstreamFailed(message.clone()));
-                Poll::Ready(Some(Ok(Self::error_event(message))))
-            }
-            Poll::Ready(None) => {
-                this.finish(StreamEnd::Completed);
-                Poll::Ready(None)
-            }
-            Poll::Pending => match this.idle.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    this.finish(StreamEnd::IdleTimeout);
-                    let message = format!(
-                        "upstream sent nothing for {:?}; stream closed",
-                        this.idle_timeout
-                    );
-                    Poll::Ready(Some(Ok(Self::error_event(message))))
+        loop {
+            match this.rest.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    let out = this.process(chunk);
+                    // In strip mode a chunk may complete no event yet: keep reading.
+                    if !out.is_empty() {
+                        return Poll::Ready(Some(Ok(out)));
+                    }
                 }
-                Poll::Pending => Poll::Pending,
-            },
+                Poll::Ready(Some(Err(e))) => {
+                    let message = format!("upstream stream failed: {e}");
+                    this.finish(StreamEnd::UpstreamFailed(message.clone()));
+                    return Poll::Ready(Some(Ok(Self::error_event(message))));
+                }
+                Poll::Ready(None) => {
+                    this.finish(StreamEnd::Completed);
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => {
+                    return match this.idle.as_mut().poll(cx) {
+                        Poll::Ready(()) => {
+                            this.finish(StreamEnd::IdleTimeout);
+                            let message = format!(
+                                "upstream sent nothing for {:?}; stream closed",
+                                this.idle_timeout
+                            );
+                            Poll::Ready(Some(Ok(Self::error_event(message))))
+                        }
+                        Poll::Pending => Poll::Pending,
+                    };
+                }
+            }
         }
     }
 }
 
 impl Drop for Relay {
     fn drop(&mut self) {
-        if self.on_end.is_some() {
-            self.finish(StreamEnd::ClientGone);
+        let Some(on_end) = self.on_end.take() else {
+            return;
+        };
+        let handle = tokio::runtime::Handle::try_current();
+        match handle {
+            // The client went away mid-stream: read the upstream to its end in the
+            // background, so the usage block (and so the exact cost) still arrives.
+            Ok(handle) if self.drain_on_disconnect && !self.draining && !self.done => {
+                let drain = Relay {
+                    first: None,
+                    rest: std::mem::replace(&mut self.rest, futures_util::stream::empty().boxed()),
+                    idle_timeout: self.idle_timeout,
+                    idle: Box::pin(tokio::time::sleep(self.idle_timeout)),
+                    scanner: std::mem::take(&mut self.scanner),
+                    summary: self.summary.clone(),
+                    on_end: Some(on_end),
+                    done: false,
+                    strip_usage: false,
+                    drain_on_disconnect: false,
+                    draining: true,
+                };
+                handle.spawn(async move {
+                    let mut drain = drain;
+                    while drain.next().await.is_some() {}
+                });
+            }
+            _ => {
+                self.summary.end = StreamEnd::ClientGone;
+                on_end(self.summary.clone());
+            }
         }
     }
 }
@@ -198,14 +272,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn usage_object_detection() {
-        assert!(has_usage_object(
-            br#"{"choices":[],"usage":{"prompt_tokens":1}}"#
-        ));
-        assert!(has_usage_object(br#"{"usage" : {"a":1}}"#));
-        assert!(!has_usage_object(
-            br#"{"choices":[{"delta":{}}],"usage":null}"#
-        ));
-        assert!(!has_usage_object(br#"{"text":"the \"usage\" word"}"#));
+    fn remove_all_occurrences() {
+        assert_eq!(
+            remove_all(
+                br#"{"a":1,"usage":null,"b":{"c":2,"usage":null}}"#,
+                br#","usage":null"#
+            ),
+            br#"{"a":1,"b":{"c":2}}"#.to_vec()
+        );
+        assert_eq!(remove_all(b"abc", b"zz"), b"abc".to_vec());
     }
 }
