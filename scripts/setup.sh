@@ -10,6 +10,22 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 
+# Debian packages the tests use: a real Prometheus (and promtool) for the dashboard and
+# alert-rule tests, and a TrueType font for the evals plots.
+need=()
+command -v prometheus >/dev/null || need+=(prometheus)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing ${need[*]} (apt-get)" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "setup: please install the Debian packages: ${need[*]}" >&2
+    exit 1
+  fi
+fi
+
 stamp=.venv/.requirements.sha256
 want=$(sha256sum scripts/requirements.txt | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ]; then

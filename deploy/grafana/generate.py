@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Generates Sluice's Grafana dashboards (dashboards/*.json) from the panel lists below.
+
+Run after editing: python3 deploy/grafana/generate.py. The JSON files are committed so
+Grafana's provisioning can load them; a test evaluates every query against a real
+Prometheus scraping a real gateway. Queries use Grafana's $__rate_interval and $__range.
+Counters that only exist once something happened (fallbacks, overflows, errors) end with
+`or vector(0)` so panels show 0 rather than "No data".
+"""
+import json
+import pathlib
+
+DS = {"type": "prometheus", "uid": "prometheus"}
+R = "$__rate_interval"
+
+
+def panel(pid, title, exprs, unit="short", kind="timeseries", x=0, y=0, w=12, h=8, legend=None, desc=""):
+    targets = []
+    for i, e in enumerate(exprs):
+        expr, leg = e if isinstance(e, tuple) else (e, legend)
+        t = {"refId": chr(65 + i), "datasource": DS, "expr": expr}
+        if leg:
+            t["legendFormat"] = leg
+        targets.append(t)
+    p = {
+        "id": pid, "type": kind, "title": title, "description": desc, "datasource": DS,
+        "gridPos": {"x": x, "y": y, "w": w, "h": h},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "options": {}, "targets": targets,
+    }
+    if kind == "stat":
+        p["options"] = {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "value"}
+    return p
+
+
+def dashboard(uid, title, panels, description):
+    return {
+        "uid": uid, "title": title, "description": description, "tags": ["sluice"],
+        "schemaVersion": 39, "version": 1, "editable": True, "refresh": "30s",
+        "time": {"from": "now-6h", "to": "now"}, "timezone": "",
+        "templating": {"list": []}, "annotations": {"list": []}, "panels": panels,
+    }
+
+
+cost = dashboard("sluice-cost", "Sluice · Cost & savings", [
+    panel(1, "Spend (period)", [f"sum(increase(sluice_cost_usd_total[$__range])) or vector(0)"], "currencyUSD", "stat", 0, 0, 6, 4),
+    panel(2, "Baseline (period)", [f"sum(increase(sluice_baseline_cost_usd_total[$__range])) or vector(0)"], "currencyUSD", "stat", 6, 0, 6, 4,
+          desc="What the same tokens would have cost on each policy's baseline model."),
+    panel(3, "Savings (period)", [f"(sum(increase(sluice_baseline_cost_usd_total[$__range])) - sum(increase(sluice_cost_usd_total[$__range]))) or vector(0)"], "currencyUSD", "stat", 12, 0, 6, 4),
+    panel(4, "Savings ratio (period)", [f"(1 - sum(increase(sluice_cost_usd_total[$__range])) / sum(increase(sluice_baseline_cost_usd_total[$__range]))) or vector(0)"], "percentunit", "stat", 18, 0, 6, 4),
+    panel(5, "Spend vs baseline (USD/hour)", [
+        (f"sum(rate(sluice_cost_usd_total[{R}])) * 3600", "spend"),
+        (f"sum(rate(sluice_baseline_cost_usd_total[{R}])) * 3600", "baseline"),
+        (f"(sum(rate(sluice_baseline_cost_usd_total[{R}])) - sum(rate(sluice_cost_usd_total[{R}]))) * 3600", "savings"),
+    ], "currencyUSD", x=0, y=4),
+    panel(6, "Savings ratio over time", [(f"1 - sum(rate(sluice_cost_usd_total[{R}])) / sum(rate(sluice_baseline_cost_usd_total[{R}]))", "savings ratio")], "percentunit", x=12, y=4),
+    panel(7, "Spend by model (USD/hour)", [(f"sum by (model) (rate(sluice_cost_usd_total[{R}])) * 3600", "{{model}}")], "currencyUSD", x=0, y=12),
+    panel(8, "Spend by policy (USD/hour)", [(f"sum by (policy) (rate(sluice_cost_usd_total[{R}])) * 3600", "{{policy}}")], "currencyUSD", x=12, y=12),
+    panel(9, "Savings by policy (USD/hour)", [(f"(sum by (policy) (rate(sluice_baseline_cost_usd_total[{R}])) - sum by (policy) (rate(sluice_cost_usd_total[{R}]))) * 3600", "{{policy}}")], "currencyUSD", x=0, y=20),
+    panel(10, "Tokens per second by model and kind", [(f"sum by (model, kind) (rate(sluice_tokens_total[{R}]))", "{{model}} {{kind}}")], "short", x=12, y=20),
+    panel(11, "Requests with estimated usage (per second)", [(f"sum by (model) (rate(sluice_usage_estimated_total[{R}])) or vector(0)", "{{model}}")], "reqps", x=0, y=28,
+          desc="Upstreams that sent no usage block: tokens estimated at 4 bytes each."),
+], "Spend, the counterfactual baseline, savings and savings ratio, by policy and model.")
+
+routing = dashboard("sluice-routing", "Sluice · Routing", [
+    panel(1, "Route mix (requests/s by model)", [(f"sum by (route) (rate(sluice_requests_total[{R}]))", "{{route}}")], "reqps", x=0, y=0),
+    panel(2, "Share of requests per route", [(f"sum by (policy, route) (rate(sluice_requests_total[{R}])) / ignoring(route) group_left sum by (policy) (rate(sluice_requests_total[{R}]))", "{{policy}} → {{route}}")], "percentunit", x=12, y=0),
+    panel(3, "Decisions by basis", [(f"sum by (policy, basis) (rate(sluice_router_decisions_total[{R}]))", "{{policy}} {{basis}}")], "reqps", x=0, y=8),
+    panel(4, "Decisions by target", [(f"sum by (policy, target) (rate(sluice_router_decisions_total[{R}]))", "{{policy}} → {{target}}")], "reqps", x=12, y=8),
+    panel(5, "Router score distribution", [(f"sum by (le) (rate(sluice_router_score_bucket[{R}]))", "{{le}}")], "short", "heatmap", x=0, y=16,
+          desc="Learned probabilities and best semantic similarities, per bucket."),
+    panel(6, "Router score quantiles", [
+        (f"histogram_quantile(0.5, sum by (le, head) (rate(sluice_router_score_bucket[{R}])))", "p50 {{head}}"),
+        (f"histogram_quantile(0.9, sum by (le, head) (rate(sluice_router_score_bucket[{R}])))", "p90 {{head}}"),
+    ], "short", x=12, y=16),
+    panel(7, "Decision latency", [
+        (f"histogram_quantile(0.5, sum by (le) (rate(sluice_router_decision_duration_seconds_bucket[{R}])))", "p50"),
+        (f"histogram_quantile(0.99, sum by (le) (rate(sluice_router_decision_duration_seconds_bucket[{R}])))", "p99"),
+    ], "s", x=0, y=24),
+    panel(8, "Embedding batch size (mean) and queue depth", [
+        (f"sum(rate(sluice_router_batch_size_sum[{R}])) / sum(rate(sluice_router_batch_size_count[{R}]))", "mean batch"),
+        ("max(sluice_router_queue_depth)", "queue depth"),
+    ], "short", x=12, y=24),
+    panel(9, "Fallbacks", [(f"sum by (policy, from, to) (rate(sluice_fallbacks_total[{R}])) or vector(0)", "{{from}} → {{to}}")], "reqps", x=0, y=32),
+    panel(10, "Router overflow", [(f"sum by (policy) (rate(sluice_router_overflow_total[{R}])) or vector(0)", "{{policy}}")], "reqps", x=12, y=32),
+], "Where requests go and why: route mix, decisions by rule or head, scores, decision latency, fallbacks.")
+
+latency = dashboard("sluice-latency", "Sluice · Latency & health", [
+    panel(1, "Request duration by route", [
+        (f"histogram_quantile(0.5, sum by (le, route) (rate(sluice_request_duration_seconds_bucket[{R}])))", "p50 {{route}}"),
+        (f"histogram_quantile(0.95, sum by (le, route) (rate(sluice_request_duration_seconds_bucket[{R}])))", "p95 {{route}}"),
+        (f"histogram_quantile(0.99, sum by (le, route) (rate(sluice_request_duration_seconds_bucket[{R}])))", "p99 {{route}}"),
+    ], "s", x=0, y=0),
+    panel(2, "Time to first token by route", [
+        (f"histogram_quantile(0.5, sum by (le, route) (rate(sluice_time_to_first_token_seconds_bucket[{R}])))", "p50 {{route}}"),
+        (f"histogram_quantile(0.95, sum by (le, route) (rate(sluice_time_to_first_token_seconds_bucket[{R}])))", "p95 {{route}}"),
+        (f"histogram_quantile(0.99, sum by (le, route) (rate(sluice_time_to_first_token_seconds_bucket[{R}])))", "p99 {{route}}"),
+    ], "s", x=12, y=0),
+    panel(3, "Error rate (5xx share)", [(f"(sum(rate(sluice_requests_total{{status=\"5xx\"}}[{R}])) or vector(0)) / sum(rate(sluice_requests_total[{R}]))", "5xx")], "percentunit", x=0, y=8),
+    panel(4, "Requests by status", [(f"sum by (status) (rate(sluice_requests_total[{R}]))", "{{status}}")], "reqps", x=12, y=8),
+    panel(5, "Upstream errors by kind", [(f"sum by (provider, kind) (rate(sluice_upstream_errors_total[{R}])) or vector(0)", "{{provider}} {{kind}}")], "reqps", x=0, y=16),
+    panel(6, "Upstream retries", [(f"sum by (provider) (rate(sluice_upstream_retries_total[{R}])) or vector(0)", "{{provider}}")], "reqps", x=12, y=16),
+    panel(7, "Completion tokens per second", [(f"sum by (model) (rate(sluice_tokens_total{{kind=\"completion\"}}[{R}]))", "{{model}}")], "short", x=0, y=24),
+    panel(8, "In flight and router queue", [("sum(sluice_requests_in_flight)", "in flight"), ("max(sluice_router_queue_depth)", "router queue")], "short", x=12, y=24),
+    panel(9, "Config reloads", [(f"sum by (result) (increase(sluice_config_reloads_total[$__range]))", "{{result}}")], "short", "stat", x=0, y=32, w=6, h=4),
+    panel(10, "Version", [("sluice_build_info", "{{version}}")], "short", "stat", x=6, y=32, w=6, h=4),
+], "Latency percentiles and time to first token per route, error rates, upstream health, queues.")
+
+out = pathlib.Path(__file__).parent / "dashboards"
+for name, d in [("cost-and-savings", cost), ("routing", routing), ("latency-and-health", latency)]:
+    (out / f"{name}.json").write_text(json.dumps(d, indent=2) + "\n")
