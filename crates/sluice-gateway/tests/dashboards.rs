@@ -261,3 +261,23 @@ async fn every_panel_and_rule_query_works_against_real_prometheus() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn deploy_configs_validate() {
+    let compose = deploy().join("compose/sluice.yaml");
+    sluice_config::load(&sluice_config::Source::File(compose)).unwrap();
+    let cm = std::fs::read_to_string(deploy().join("kubernetes/configmap.yaml")).unwrap();
+    let v: Value = config::Config::builder()
+        .add_source(config::File::from_str(&cm, config::FileFormat::Yaml))
+        .build()
+        .unwrap()
+        .try_deserialize()
+        .unwrap();
+    let yaml = v["data"]["sluice.yaml"].as_str().expect("configmap carries sluice.yaml");
+    sluice_config::load_str(yaml, "configmap.yaml").unwrap();
+    // Grafana provisioning points at the dashboards the compose file mounts.
+    let compose_file = std::fs::read_to_string(deploy().join("docker-compose.yml")).unwrap();
+    assert!(compose_file.contains("./grafana/dashboards:/var/lib/grafana/dashboards/sluice"));
+    let prov = std::fs::read_to_string(deploy().join("grafana/provisioning/dashboards/sluice.yaml")).unwrap();
+    assert!(prov.contains("/var/lib/grafana/dashboards/sluice"));
+}
