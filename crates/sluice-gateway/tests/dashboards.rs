@@ -273,11 +273,37 @@ fn deploy_configs_validate() {
         .unwrap()
         .try_deserialize()
         .unwrap();
-    let yaml = v["data"]["sluice.yaml"].as_str().expect("configmap carries sluice.yaml");
+    let yaml = v["data"]["sluice.yaml"]
+        .as_str()
+        .expect("configmap carries sluice.yaml");
     sluice_config::load_str(yaml, "configmap.yaml").unwrap();
     // Grafana provisioning points at the dashboards the compose file mounts.
     let compose_file = std::fs::read_to_string(deploy().join("docker-compose.yml")).unwrap();
     assert!(compose_file.contains("./grafana/dashboards:/var/lib/grafana/dashboards/sluice"));
-    let prov = std::fs::read_to_string(deploy().join("grafana/provisioning/dashboards/sluice.yaml")).unwrap();
+    let prov =
+        std::fs::read_to_string(deploy().join("grafana/provisioning/dashboards/sluice.yaml"))
+            .unwrap();
     assert!(prov.contains("/var/lib/grafana/dashboards/sluice"));
+}
+
+#[test]
+fn readme_metrics_table_matches_the_registry() {
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let mut documented: Vec<String> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `sluice_"))
+        .filter_map(|rest| rest.split('`').next())
+        .map(|n| format!("sluice_{n}"))
+        .collect();
+    documented.sort();
+    documented.dedup();
+    let metrics = sluice_telemetry::Metrics::new().unwrap();
+    let mut registered: Vec<String> = metrics.families().iter().map(|(n, _)| n.clone()).collect();
+    registered.sort();
+    assert_eq!(
+        documented, registered,
+        "README metrics table and registry differ"
+    );
 }

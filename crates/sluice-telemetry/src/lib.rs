@@ -55,6 +55,20 @@ pub struct Metrics {
     pub usage_estimated: IntCounterVec,
     /// Request received → first response byte sent, streams only.
     pub time_to_first_token: HistogramVec,
+    /// (name, help) of every registered family, in registration order: the source of the
+    /// README's metrics reference (a test keeps the two in step).
+    families: Vec<(String, String)>,
+}
+
+fn reg(
+    registry: &Registry,
+    families: &mut Vec<(String, String)>,
+    c: impl prometheus::core::Collector + 'static,
+) -> Result<(), prometheus::Error> {
+    for d in c.desc() {
+        families.push((d.fq_name.clone(), d.help.clone()));
+    }
+    registry.register(Box::new(c))
 }
 
 const DECISION_BUCKETS: &[f64] = &[
@@ -65,6 +79,7 @@ const DECISION_BUCKETS: &[f64] = &[
 impl Metrics {
     pub fn new() -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new();
+        let mut families = Vec::new();
         let requests = IntCounterVec::new(
             Opts::new(
                 "sluice_requests_total",
@@ -192,26 +207,26 @@ impl Metrics {
             ]),
             &["policy", "route"],
         )?;
-        registry.register(Box::new(cost.clone()))?;
-        registry.register(Box::new(baseline_cost.clone()))?;
-        registry.register(Box::new(tokens.clone()))?;
-        registry.register(Box::new(usage_estimated.clone()))?;
-        registry.register(Box::new(time_to_first_token.clone()))?;
-        registry.register(Box::new(router_decisions.clone()))?;
-        registry.register(Box::new(router_decision_duration.clone()))?;
-        registry.register(Box::new(router_score.clone()))?;
-        registry.register(Box::new(router_batch_size.clone()))?;
-        registry.register(Box::new(router_batch_duration.clone()))?;
-        registry.register(Box::new(router_queue_depth.clone()))?;
-        registry.register(Box::new(router_overflow.clone()))?;
-        registry.register(Box::new(requests.clone()))?;
-        registry.register(Box::new(request_duration.clone()))?;
-        registry.register(Box::new(upstream_retries.clone()))?;
-        registry.register(Box::new(upstream_errors.clone()))?;
-        registry.register(Box::new(fallbacks.clone()))?;
-        registry.register(Box::new(config_reloads.clone()))?;
-        registry.register(Box::new(in_flight.clone()))?;
-        registry.register(Box::new(build_info.clone()))?;
+        reg(&registry, &mut families, cost.clone())?;
+        reg(&registry, &mut families, baseline_cost.clone())?;
+        reg(&registry, &mut families, tokens.clone())?;
+        reg(&registry, &mut families, usage_estimated.clone())?;
+        reg(&registry, &mut families, time_to_first_token.clone())?;
+        reg(&registry, &mut families, router_decisions.clone())?;
+        reg(&registry, &mut families, router_decision_duration.clone())?;
+        reg(&registry, &mut families, router_score.clone())?;
+        reg(&registry, &mut families, router_batch_size.clone())?;
+        reg(&registry, &mut families, router_batch_duration.clone())?;
+        reg(&registry, &mut families, router_queue_depth.clone())?;
+        reg(&registry, &mut families, router_overflow.clone())?;
+        reg(&registry, &mut families, requests.clone())?;
+        reg(&registry, &mut families, request_duration.clone())?;
+        reg(&registry, &mut families, upstream_retries.clone())?;
+        reg(&registry, &mut families, upstream_errors.clone())?;
+        reg(&registry, &mut families, fallbacks.clone())?;
+        reg(&registry, &mut families, config_reloads.clone())?;
+        reg(&registry, &mut families, in_flight.clone())?;
+        reg(&registry, &mut families, build_info.clone())?;
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
@@ -240,7 +255,13 @@ impl Metrics {
             baseline_cost,
             usage_estimated,
             time_to_first_token,
+            families,
         })
+    }
+
+    /// Name and help of every metric family, as registered.
+    pub fn families(&self) -> &[(String, String)] {
+        &self.families
     }
 
     /// The Prometheus text exposition of every family.
