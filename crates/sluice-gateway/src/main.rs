@@ -68,6 +68,34 @@ enum Command {
         /// The user message.
         prompt: String,
     },
+    /// Run one chat turn on a local model folder (chat template, sampler, KV cache) and print
+    /// the completion as it is generated; usage goes to stderr. Try a model before putting
+    /// it in the config.
+    Generate {
+        /// Model folder (Hugging Face / Optimum ONNX layout).
+        #[arg(long)]
+        model: PathBuf,
+        /// ONNX file in the folder (root or onnx/).
+        #[arg(long, default_value = "model.onnx")]
+        variant: String,
+        #[arg(long, default_value_t = 256)]
+        max_tokens: usize,
+        /// 0 is greedy.
+        #[arg(long, default_value_t = 0.0)]
+        temperature: f32,
+        #[arg(long, default_value_t = 1.0)]
+        top_p: f32,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// A system message.
+        #[arg(long)]
+        system: Option<String>,
+        /// Stop sequences (repeatable).
+        #[arg(long)]
+        stop: Vec<String>,
+        /// The user message.
+        prompt: String,
+    },
     /// Make sure the model folders the config names are in the models directory
     /// (SLUICE_MODELS_DIR, default ./models): linked from a local mirror, or downloaded from
     /// the Hugging Face hub with a progress bar.
@@ -109,6 +137,34 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig { file } => check_config(file),
+        Command::Generate {
+            model,
+            variant,
+            max_tokens,
+            temperature,
+            top_p,
+            seed,
+            system,
+            stop,
+            prompt,
+        } => {
+            init_logging(LogFormat::Human, "warn");
+            let sampling = sluice_local::sampler::SamplingParams {
+                temperature,
+                top_p,
+                seed,
+                ..Default::default()
+            };
+            match generate(
+                &model, &variant, max_tokens, sampling, system, stop, &prompt,
+            ) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("sluice generate: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Models {
             action:
                 ModelsAction::Pull {
@@ -337,5 +393,49 @@ fn models_pull(
     ))? {
         println!("{line}");
     }
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+fn generate(
+    dir: &std::path::Path,
+    variant: &str,
+    max_tokens: usize,
+    sampling: sluice_local::sampler::SamplingParams,
+    system: Option<String>,
+    stop: Vec<String>,
+    prompt: &str,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut g = sluice_local::generate::Generator::load(dir, variant, 2)?;
+    let mut messages = Vec::new();
+    if let Some(s) = system {
+        messages.push(serde_json::json!({"role": "system", "content": s}));
+    }
+    messages.push(serde_json::json!({"role": "user", "content": prompt}));
+    let rendered = g.template.render(&messages, true, None)?;
+    let req = sluice_local::generate::GenRequest {
+        prompt_ids: g.encode(&rendered)?,
+        max_tokens,
+        sampling,
+        stop,
+    };
+    let started = std::time::Instant::now();
+    let mut out = std::io::stdout().lock();
+    let result = g.generate(&req, |piece| {
+        let _ = out.write_all(piece.as_bytes());
+        let _ = out.flush();
+        true
+    })?;
+    println!();
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "usage: prompt_tokens={} completion_tokens={} total_tokens={} finish_reason={} ({:.1} tokens/s)",
+        result.prompt_tokens,
+        result.completion_tokens,
+        result.prompt_tokens + result.completion_tokens,
+        result.finish_reason.as_str(),
+        result.completion_tokens as f64 / secs.max(1e-9)
+    );
     Ok(())
 }
