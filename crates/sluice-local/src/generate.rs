@@ -55,7 +55,7 @@ pub struct GenOutput {
 /// A loaded decoder with its tokenizer and chat template. Runs one sequence at a time
 /// (`&mut self`): the scheduler owns one per worker thread.
 pub struct Generator {
-    session: Session,
+    pub(crate) session: Session,
     pub info: DecoderInfo,
     pub tokenizer: Tokenizer,
     pub template: ChatTemplate,
@@ -91,7 +91,7 @@ impl Generator {
             .to_vec())
     }
 
-    fn empty_past(&self) -> Result<Vec<DynValue>, LocalError> {
+    pub(crate) fn empty_past(&self) -> Result<Vec<DynValue>, LocalError> {
         let shape = [
             1i64,
             self.info.num_kv_heads as i64,
@@ -115,24 +115,10 @@ impl Generator {
         mut on_text: impl FnMut(&str) -> bool,
     ) -> Result<GenOutput, LocalError> {
         let n = req.prompt_ids.len();
-        let ctx = self.info.context_window;
-        if n == 0 || n >= ctx {
-            return Err(LocalError::Inference(format!(
-                "prompt has {n} tokens; this model's context window is {ctx}"
-            )));
-        }
-        let max_new = req.max_tokens.min(ctx - n);
-        let mut sampler = Sampler::new(req.sampling.clone(), &req.prompt_ids, self.info.vocab_size);
-        let mut detok = Detokenizer::new();
+        let mut seq = SeqState::new(req, &self.info)?;
         let mut past = self.empty_past()?;
         let mut step_ids: Vec<i64> = req.prompt_ids.iter().map(|&t| i64::from(t)).collect();
         let mut total = n;
-        let mut generated: Vec<u32> = Vec::new();
-        let mut text = String::new();
-        let mut emitted = 0usize;
-        let stop_max = req.stop.iter().map(String::len).max().unwrap_or(0);
-        let mut stopped_by_sequence = false;
-
         let finish = loop {
             let len = step_ids.len();
             let start = total - len;
@@ -160,12 +146,7 @@ impl Generator {
                 ));
             }
             for (i, v) in past.drain(..).enumerate() {
-                let name = format!(
-                    "past_key_values.{}.{}",
-                    i / 2,
-                    if i % 2 == 0 { "key" } else { "value" }
-                );
-                inputs.push((name.into(), v.into()));
+                inputs.push((past_name(i).into(), v.into()));
             }
             let mut outputs = self.session.run(inputs).map_err(infer_err)?;
             let (shape, data) = outputs["logits"]
@@ -173,60 +154,153 @@ impl Generator {
                 .map_err(infer_err)?;
             let vocab = *shape.last().unwrap_or(&0) as usize;
             let mut logits = data[data.len() - vocab..].to_vec();
-            for l in 0..self.info.num_layers {
-                for kind in ["key", "value"] {
-                    let v = outputs
-                        .remove(format!("present.{l}.{kind}"))
-                        .ok_or_else(|| {
-                            LocalError::Inference(format!("no output present.{l}.{kind}"))
-                        })?;
-                    past.push(v);
-                }
+            for i in 0..self.info.num_layers * 2 {
+                let name = present_name(i);
+                past.push(
+                    outputs
+                        .remove(&name)
+                        .ok_or_else(|| LocalError::Inference(format!("no output {name}")))?,
+                );
             }
             drop(outputs);
-
-            let tok = sampler.next(&mut logits);
-            if self.info.eos_ids.contains(&tok) {
-                break FinishReason::Stop;
+            if let Some(reason) = seq.step(
+                &mut logits,
+                &self.tokenizer,
+                &self.info.eos_ids,
+                &mut on_text,
+            )? {
+                break reason;
             }
-            generated.push(tok);
-            text.push_str(&detok.push(&self.tokenizer, tok)?);
-            if let Some(cut) = find_stop(&text, &req.stop, emitted.saturating_sub(stop_max)) {
-                text.truncate(cut);
-                if cut > emitted && !on_text(&text[emitted..]) {
-                    break FinishReason::Cancelled;
-                }
-                emitted = text.len();
-                stopped_by_sequence = true;
-                break FinishReason::Stop;
-            }
-            let safe = text.len() - held_back(&text, &req.stop);
-            if safe > emitted {
-                if !on_text(&text[emitted..safe]) {
-                    break FinishReason::Cancelled;
-                }
-                emitted = safe;
-            }
-            if generated.len() >= max_new {
-                break FinishReason::Length;
-            }
-            step_ids = vec![i64::from(tok)];
+            step_ids = vec![i64::from(seq.last_token())];
             total += 1;
         };
-        if finish != FinishReason::Cancelled && !stopped_by_sequence {
+        seq.finish(finish, &self.tokenizer, &mut on_text)
+    }
+}
+
+/// `past_key_values.{layer}.{key|value}` for flat index `i` (two per layer).
+pub(crate) fn past_name(i: usize) -> String {
+    format!(
+        "past_key_values.{}.{}",
+        i / 2,
+        if i.is_multiple_of(2) { "key" } else { "value" }
+    )
+}
+
+pub(crate) fn present_name(i: usize) -> String {
+    format!(
+        "present.{}.{}",
+        i / 2,
+        if i.is_multiple_of(2) { "key" } else { "value" }
+    )
+}
+
+/// One sequence's decoding state, shared by the single-sequence path and the batching
+/// scheduler: sampling, detokenisation, stop sequences, limits.
+pub(crate) struct SeqState {
+    sampler: Sampler,
+    detok: Detokenizer,
+    text: String,
+    emitted: usize,
+    generated: Vec<u32>,
+    stop: Vec<String>,
+    stop_max: usize,
+    max_new: usize,
+    prompt_tokens: usize,
+    stopped_by_sequence: bool,
+}
+
+impl SeqState {
+    pub(crate) fn new(req: &GenRequest, info: &DecoderInfo) -> Result<SeqState, LocalError> {
+        let n = req.prompt_ids.len();
+        let ctx = info.context_window;
+        if n == 0 || n >= ctx {
+            return Err(LocalError::Inference(format!(
+                "prompt has {n} tokens; this model's context window is {ctx}"
+            )));
+        }
+        Ok(SeqState {
+            sampler: Sampler::new(req.sampling.clone(), &req.prompt_ids, info.vocab_size),
+            detok: Detokenizer::new(),
+            text: String::new(),
+            emitted: 0,
+            generated: Vec::new(),
+            stop_max: req.stop.iter().map(String::len).max().unwrap_or(0),
+            stop: req.stop.clone(),
+            max_new: req.max_tokens.min(ctx - n),
+            prompt_tokens: n,
+            stopped_by_sequence: false,
+        })
+    }
+
+    pub(crate) fn last_token(&self) -> u32 {
+        self.generated.last().copied().unwrap_or(0)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.prompt_tokens + self.generated.len()
+    }
+
+    /// Samples from this step's logits and emits what became final; `Some` when done.
+    pub(crate) fn step(
+        &mut self,
+        logits: &mut [f32],
+        tok: &Tokenizer,
+        eos: &[u32],
+        on_text: &mut impl FnMut(&str) -> bool,
+    ) -> Result<Option<FinishReason>, LocalError> {
+        if self.max_new == 0 {
+            return Ok(Some(FinishReason::Length));
+        }
+        let t = self.sampler.next(logits);
+        if eos.contains(&t) {
+            return Ok(Some(FinishReason::Stop));
+        }
+        self.generated.push(t);
+        self.text.push_str(&self.detok.push(tok, t)?);
+        if let Some(cut) = find_stop(
+            &self.text,
+            &self.stop,
+            self.emitted.saturating_sub(self.stop_max),
+        ) {
+            self.text.truncate(cut);
+            if cut > self.emitted && !on_text(&self.text[self.emitted..]) {
+                return Ok(Some(FinishReason::Cancelled));
+            }
+            self.emitted = self.text.len();
+            self.stopped_by_sequence = true;
+            return Ok(Some(FinishReason::Stop));
+        }
+        let safe = self.text.len() - held_back(&self.text, &self.stop);
+        if safe > self.emitted {
+            if !on_text(&self.text[self.emitted..safe]) {
+                return Ok(Some(FinishReason::Cancelled));
+            }
+            self.emitted = safe;
+        }
+        Ok((self.generated.len() >= self.max_new).then_some(FinishReason::Length))
+    }
+
+    pub(crate) fn finish(
+        mut self,
+        reason: FinishReason,
+        tok: &Tokenizer,
+        on_text: &mut impl FnMut(&str) -> bool,
+    ) -> Result<GenOutput, LocalError> {
+        if reason != FinishReason::Cancelled && !self.stopped_by_sequence {
             // No stop sequence matched: release what was held back, and any final bytes.
-            text.push_str(&detok.flush(&self.tokenizer)?);
-            if text.len() > emitted && on_text(&text[emitted..]) {
-                emitted = text.len();
+            self.text.push_str(&self.detok.flush(tok)?);
+            if self.text.len() > self.emitted && on_text(&self.text[self.emitted..]) {
+                self.emitted = self.text.len();
             }
         }
-        text.truncate(emitted);
+        self.text.truncate(self.emitted);
         Ok(GenOutput {
-            text,
-            prompt_tokens: n,
-            completion_tokens: generated.len(),
-            token_ids: generated,
-            finish_reason: finish,
+            text: self.text,
+            prompt_tokens: self.prompt_tokens,
+            completion_tokens: self.generated.len(),
+            token_ids: self.generated,
+            finish_reason: reason,
         })
     }
 }

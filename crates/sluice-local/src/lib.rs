@@ -16,6 +16,7 @@ pub mod detok;
 pub mod generate;
 pub mod model;
 pub mod sampler;
+pub mod scheduler;
 pub mod template;
 
 /// Errors from loading or running a local model.

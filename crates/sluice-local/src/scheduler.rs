@@ -1,0 +1,485 @@
+//! Continuous batching on a dedicated thread.
+//!
+//! Requests wait in a bounded admission queue (full → [`SubmitError::Overloaded`] at once,
+//! so the policy's overflow rule applies). The worker keeps one running batch: between two
+//! decode steps, newcomers are prefilled on their own and join, and finished or cancelled
+//! sequences (their receiver dropped) leave. All rows then decode one token together. The
+//! batch's KV cache is one `[batch, kv_heads, time, head_dim]` tensor per layer, left-padded
+//! (the attention mask hides padding, each row keeps its own positions); it is re-packed only
+//! when membership changes, otherwise each step's `present.*` outputs are fed straight back.
+//!
+//! Memory is bounded: every admitted sequence reserves `prompt + max_tokens` tokens of a
+//! fixed KV budget; a request larger than the whole budget is refused at submission, and
+//! others wait in the queue until enough is free.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use ort::session::SessionInputValue;
+use ort::value::{DynValue, Tensor};
+use tokio::sync::mpsc;
+
+use crate::generate::{
+    past_name, present_name, FinishReason, GenOutput, GenRequest, Generator, SeqState,
+};
+use crate::model::DecoderInfo;
+use crate::template::ChatTemplate;
+use crate::{infer_err, LocalError};
+
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub variant: String,
+    pub max_batch: usize,
+    pub queue_depth: usize,
+    /// Tokens of KV cache all running sequences may hold together.
+    pub kv_budget_tokens: usize,
+    pub intra_threads: usize,
+}
+
+#[derive(Debug)]
+pub enum Event {
+    /// Text that became final (never broken UTF-8, never part of a stop sequence).
+    Text(String),
+    Done(GenOutput),
+    Failed(LocalError),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    #[error("the local model's queue is full ({0} waiting)")]
+    Overloaded(usize),
+    #[error("request needs {needed} tokens of KV cache; the local model's budget is {budget}")]
+    TooLarge { needed: usize, budget: usize },
+    #[error("the local model has shut down")]
+    Closed,
+}
+
+/// Counters for tests and metrics.
+#[derive(Debug, Default)]
+pub struct EngineStats {
+    pub active: AtomicUsize,
+    pub steps: AtomicUsize,
+    pub max_batch_seen: AtomicUsize,
+    pub tokens_generated: AtomicUsize,
+}
+
+struct Job {
+    req: GenRequest,
+    events: mpsc::UnboundedSender<Event>,
+}
+
+/// Handle to a model running on its own thread. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    tx: Sender<Job>,
+    pub info: DecoderInfo,
+    pub tokenizer: tokenizers::Tokenizer,
+    pub template: Arc<ChatTemplate>,
+    pub stats: Arc<EngineStats>,
+    opts: EngineOptions,
+}
+
+impl Engine {
+    /// Loads the model (failing with the loader's message) and starts its thread.
+    pub fn start(dir: &Path, opts: EngineOptions) -> Result<Engine, LocalError> {
+        let generator = Generator::load(dir, &opts.variant, opts.intra_threads)?;
+        let info = generator.info.clone();
+        let tokenizer = generator.tokenizer.clone();
+        let template = Arc::new(ChatTemplate::from_model_dir(dir)?);
+        let (tx, rx) = crossbeam_channel::bounded(opts.queue_depth.max(1));
+        let stats = Arc::new(EngineStats::default());
+        let worker_stats = stats.clone();
+        let o = opts.clone();
+        std::thread::Builder::new()
+            .name("sluice-local".into())
+            .spawn(move || {
+                if let Err(e) = Worker::new(generator, o, worker_stats).run(rx) {
+                    tracing::error!(error = %e, "local model worker stopped");
+                }
+            })
+            .map_err(|e| {
+                LocalError::Inference(format!("cannot start the local model thread: {e}"))
+            })?;
+        Ok(Engine {
+            tx,
+            info,
+            tokenizer,
+            template,
+            stats,
+            opts,
+        })
+    }
+
+    pub fn queue_len(&self) -> usize {
+        self.tx.len()
+    }
+
+    /// Queues a request; events (text pieces, then `Done`) arrive on the receiver. Dropping
+    /// the receiver cancels the request at the next step.
+    pub fn submit(&self, req: GenRequest) -> Result<mpsc::UnboundedReceiver<Event>, SubmitError> {
+        let needed = req.prompt_ids.len() + req.max_tokens.min(self.info.context_window);
+        if needed > self.opts.kv_budget_tokens {
+            return Err(SubmitError::TooLarge {
+                needed,
+                budget: self.opts.kv_budget_tokens,
+            });
+        }
+        let (events, rx) = mpsc::unbounded_channel();
+        match self.tx.try_send(Job { req, events }) {
+            Ok(()) => Ok(rx),
+            Err(TrySendError::Full(_)) => Err(SubmitError::Overloaded(self.opts.queue_depth)),
+            Err(TrySendError::Disconnected(_)) => Err(SubmitError::Closed),
+        }
+    }
+}
+
+struct Row {
+    seq: SeqState,
+    events: mpsc::UnboundedSender<Event>,
+    /// KV columns that hold real tokens (the rightmost ones).
+    valid: usize,
+    reserved: usize,
+}
+
+struct Worker {
+    g: Generator,
+    opts: EngineOptions,
+    stats: Arc<EngineStats>,
+    rows: Vec<Row>,
+    /// Batched KV, `[rows, kv, time, head_dim]` per layer × {key, value}; empty when no rows.
+    past: Vec<DynValue>,
+    time: usize,
+    reserved: usize,
+}
+
+/// One sequence's KV for joining: `[1, kv, n, hd]` per layer × {key, value}.
+type SingleKv = Vec<DynValue>;
+
+impl Worker {
+    fn new(g: Generator, opts: EngineOptions, stats: Arc<EngineStats>) -> Worker {
+        Worker {
+            g,
+            opts,
+            stats,
+            rows: Vec::new(),
+            past: Vec::new(),
+            time: 0,
+            reserved: 0,
+        }
+    }
+
+    fn run(mut self, rx: Receiver<Job>) -> Result<(), LocalError> {
+        let mut waiting: Option<Job> = None;
+        loop {
+            // Admission: block only when there is nothing to decode.
+            let mut joins: Vec<(Row, SingleKv)> = Vec::new();
+            loop {
+                if self.rows.len() + joins.len() >= self.opts.max_batch.max(1) {
+                    break;
+                }
+                let job = match waiting.take() {
+                    Some(j) => j,
+                    None if self.rows.is_empty() && joins.is_empty() => match rx.recv() {
+                        Ok(j) => j,
+                        Err(_) => return Ok(()),
+                    },
+                    None => match rx.try_recv() {
+                        Ok(j) => j,
+                        Err(_) => break,
+                    },
+                };
+                if job.events.is_closed() {
+                    continue;
+                }
+                let need =
+                    job.req.prompt_ids.len() + job.req.max_tokens.min(self.g.info.context_window);
+                if self.reserved + need > self.opts.kv_budget_tokens
+                    && !(self.rows.is_empty() && joins.is_empty())
+                {
+                    waiting = Some(job);
+                    break;
+                }
+                match self.prefill(job, need) {
+                    Ok(Some(joined)) => joins.push(joined),
+                    Ok(None) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if !joins.is_empty() {
+                self.merge(joins)?;
+            }
+            if self.rows.is_empty() {
+                continue;
+            }
+            self.decode_step()?;
+        }
+    }
+
+    /// Runs a newcomer's prompt alone and samples its first token. `None` when it is
+    /// already finished (or failed, or its client left).
+    fn prefill(&mut self, job: Job, need: usize) -> Result<Option<(Row, SingleKv)>, LocalError> {
+        let mut seq = match SeqState::new(&job.req, &self.g.info) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = job.events.send(Event::Failed(e));
+                return Ok(None);
+            }
+        };
+        let ids: Vec<i64> = job.req.prompt_ids.iter().map(|&t| i64::from(t)).collect();
+        let n = ids.len();
+        let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = vec![
+            (
+                "input_ids".into(),
+                Tensor::from_array(([1, n as i64], ids))
+                    .map_err(infer_err)?
+                    .into(),
+            ),
+            (
+                "attention_mask".into(),
+                Tensor::from_array(([1, n as i64], vec![1i64; n]))
+                    .map_err(infer_err)?
+                    .into(),
+            ),
+        ];
+        if self.g.info.has_position_ids {
+            inputs.push((
+                "position_ids".into(),
+                Tensor::from_array(([1, n as i64], (0..n as i64).collect::<Vec<_>>()))
+                    .map_err(infer_err)?
+                    .into(),
+            ));
+        }
+        for (i, v) in self.g.empty_past()?.into_iter().enumerate() {
+            inputs.push((past_name(i).into(), v.into()));
+        }
+        let mut outputs = self.g.session.run(inputs).map_err(infer_err)?;
+        let (shape, data) = outputs["logits"]
+            .try_extract_tensor::<f32>()
+            .map_err(infer_err)?;
+        let vocab = *shape.last().unwrap_or(&0) as usize;
+        let mut logits = data[data.len() - vocab..].to_vec();
+        let mut kv = Vec::with_capacity(self.g.info.num_layers * 2);
+        for i in 0..self.g.info.num_layers * 2 {
+            kv.push(
+                outputs.remove(present_name(i)).ok_or_else(|| {
+                    LocalError::Inference(format!("no output {}", present_name(i)))
+                })?,
+            );
+        }
+        drop(outputs);
+        let events = job.events;
+        let mut emit = |t: &str| events.send(Event::Text(t.to_owned())).is_ok();
+        let done = seq.step(
+            &mut logits,
+            &self.g.tokenizer,
+            &self.g.info.eos_ids,
+            &mut emit,
+        )?;
+        self.stats.tokens_generated.fetch_add(1, Ordering::Relaxed);
+        if let Some(reason) = done {
+            let out = seq.finish(reason, &self.g.tokenizer, &mut emit)?;
+            let _ = events.send(Event::Done(out));
+            return Ok(None);
+        }
+        self.reserved += need;
+        Ok(Some((
+            Row {
+                seq,
+                events,
+                valid: n,
+                reserved: need,
+            },
+            kv,
+        )))
+    }
+
+    /// Builds the batched KV from kept rows (indices into the current batch) and newcomers,
+    /// right-aligned in `time` columns.
+    fn repack(
+        &mut self,
+        keep: &[usize],
+        joins: &[SingleKv],
+        time: usize,
+    ) -> Result<Vec<DynValue>, LocalError> {
+        let (kvh, hd) = (self.g.info.num_kv_heads, self.g.info.head_dim);
+        let b = keep.len() + joins.len();
+        let mut out = Vec::with_capacity(self.g.info.num_layers * 2);
+        for li in 0..self.g.info.num_layers * 2 {
+            let mut data = vec![0f32; b * kvh * time * hd];
+            let mut copy_row =
+                |dst_row: usize, src: &[f32], src_row: usize, src_time: usize, cols: usize| {
+                    for h in 0..kvh {
+                        for c in 0..cols {
+                            let s = ((src_row * kvh + h) * src_time + (src_time - cols + c)) * hd;
+                            let d = ((dst_row * kvh + h) * time + (time - cols + c)) * hd;
+                            data[d..d + hd].copy_from_slice(&src[s..s + hd]);
+                        }
+                    }
+                };
+            if !keep.is_empty() {
+                let (_, src) = self.past[li]
+                    .try_extract_tensor::<f32>()
+                    .map_err(infer_err)?;
+                for (dst, &r) in keep.iter().enumerate() {
+                    copy_row(dst, src, r, self.time, self.rows[r].valid.min(time));
+                }
+            }
+            for (j, kv) in joins.iter().enumerate() {
+                let (shape, src) = kv[li].try_extract_tensor::<f32>().map_err(infer_err)?;
+                let n = shape[2] as usize;
+                copy_row(keep.len() + j, src, 0, n, n);
+            }
+            let shape = [b as i64, kvh as i64, time as i64, hd as i64];
+            out.push(
+                Tensor::from_array((shape, data))
+                    .map_err(infer_err)?
+                    .into_dyn(),
+            );
+        }
+        Ok(out)
+    }
+
+    fn merge(&mut self, joins: Vec<(Row, SingleKv)>) -> Result<(), LocalError> {
+        let keep: Vec<usize> = (0..self.rows.len()).collect();
+        let time = self
+            .rows
+            .iter()
+            .map(|r| r.valid)
+            .chain(joins.iter().map(|(r, _)| r.valid))
+            .max()
+            .unwrap_or(0);
+        let (rows, kvs): (Vec<Row>, Vec<SingleKv>) = joins.into_iter().unzip();
+        self.past = self.repack(&keep, &kvs, time)?;
+        self.rows.extend(rows);
+        self.time = time;
+        Ok(())
+    }
+
+    fn decode_step(&mut self) -> Result<(), LocalError> {
+        let b = self.rows.len();
+        let t = self.time;
+        self.stats.steps.fetch_add(1, Ordering::Relaxed);
+        self.stats.max_batch_seen.fetch_max(b, Ordering::Relaxed);
+        self.stats.active.store(b, Ordering::Relaxed);
+        let ids: Vec<i64> = self
+            .rows
+            .iter()
+            .map(|r| i64::from(r.seq.last_token()))
+            .collect();
+        let mut mask = vec![0i64; b * (t + 1)];
+        for (i, r) in self.rows.iter().enumerate() {
+            for c in (t - r.valid)..=t {
+                mask[i * (t + 1) + c] = 1;
+            }
+        }
+        let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = vec![
+            (
+                "input_ids".into(),
+                Tensor::from_array(([b as i64, 1], ids))
+                    .map_err(infer_err)?
+                    .into(),
+            ),
+            (
+                "attention_mask".into(),
+                Tensor::from_array(([b as i64, (t + 1) as i64], mask))
+                    .map_err(infer_err)?
+                    .into(),
+            ),
+        ];
+        if self.g.info.has_position_ids {
+            let pos: Vec<i64> = self.rows.iter().map(|r| (r.seq.len() - 1) as i64).collect();
+            inputs.push((
+                "position_ids".into(),
+                Tensor::from_array(([b as i64, 1], pos))
+                    .map_err(infer_err)?
+                    .into(),
+            ));
+        }
+        for (i, v) in self.past.drain(..).enumerate() {
+            inputs.push((past_name(i).into(), v.into()));
+        }
+        let mut outputs = self.g.session.run(inputs).map_err(infer_err)?;
+        let (shape, data) = outputs["logits"]
+            .try_extract_tensor::<f32>()
+            .map_err(infer_err)?;
+        let vocab = *shape.last().unwrap_or(&0) as usize;
+        let per_row = data.len() / b;
+        let mut logits: Vec<Vec<f32>> = (0..b)
+            .map(|i| data[i * per_row + per_row - vocab..(i + 1) * per_row].to_vec())
+            .collect();
+        for i in 0..self.g.info.num_layers * 2 {
+            self.past.push(
+                outputs.remove(present_name(i)).ok_or_else(|| {
+                    LocalError::Inference(format!("no output {}", present_name(i)))
+                })?,
+            );
+        }
+        drop(outputs);
+        self.time = t + 1;
+
+        let mut finished: Vec<(usize, FinishReason)> = Vec::new();
+        let mut produced = 0;
+        for (i, row) in self.rows.iter_mut().enumerate() {
+            row.valid += 1;
+            let before = row.seq.len();
+            if row.events.is_closed() {
+                finished.push((i, FinishReason::Cancelled));
+                continue;
+            }
+            let events = &row.events;
+            let mut emit = |s: &str| events.send(Event::Text(s.to_owned())).is_ok();
+            let done = row.seq.step(
+                &mut logits[i],
+                &self.g.tokenizer,
+                &self.g.info.eos_ids,
+                &mut emit,
+            )?;
+            produced += row.seq.len() - before;
+            if let Some(reason) = done {
+                finished.push((i, reason));
+            }
+        }
+        self.stats
+            .tokens_generated
+            .fetch_add(produced, Ordering::Relaxed);
+        if finished.is_empty() {
+            return Ok(());
+        }
+        // Rows leave: report, release their budget, re-pack the rest.
+        let done: Vec<usize> = finished.iter().map(|f| f.0).collect();
+        let keep: Vec<usize> = (0..b).filter(|i| !done.contains(i)).collect();
+        let time = keep.iter().map(|&i| self.rows[i].valid).max().unwrap_or(0);
+        let new_past = if keep.is_empty() {
+            Vec::new()
+        } else {
+            self.repack(&keep, &[], time)?
+        };
+        let mut old: Vec<Option<Row>> = std::mem::take(&mut self.rows)
+            .into_iter()
+            .map(Some)
+            .collect();
+        for (i, reason) in finished {
+            if let Some(row) = old[i].take() {
+                self.reserved -= row.reserved;
+                let events = row.events;
+                let mut emit = |s: &str| events.send(Event::Text(s.to_owned())).is_ok();
+                match row.seq.finish(reason, &self.g.tokenizer, &mut emit) {
+                    Ok(out) => {
+                        let _ = events.send(Event::Done(out));
+                    }
+                    Err(e) => {
+                        let _ = events.send(Event::Failed(e));
+                    }
+                }
+            }
+        }
+        self.rows = old.into_iter().flatten().collect();
+        self.past = new_past;
+        self.time = time;
+        self.stats.active.store(self.rows.len(), Ordering::Relaxed);
+        Ok(())
+    }
+}
