@@ -125,6 +125,10 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
         let Some(provider) = runtime.providers.get(&model.provider) else {
             continue;
         };
+        // Label and price the request with the model being tried, so one the client abandons
+        // mid-call is still attributed to it.
+        acct.route = model.name.clone();
+        acct.price = prices(model);
         chat.model.clone_from(&model.upstream_model);
         let body = Bytes::from(chat.to_vec());
         let mut log = AttemptLog::default();
@@ -142,8 +146,6 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
                 .with_label_values(&[provider.name(), kind])
                 .inc();
         }
-        acct.route = model.name.clone();
-        acct.price = prices(model);
         match result {
             Ok(resp) => return acct.relay(resp, &model.name, &reason, score, strip_usage),
             Err(e) if e.is_client_error() => {
@@ -198,6 +200,18 @@ struct Accounting {
     baseline: Option<TokenPrices>,
     /// Prompt text size, to estimate tokens when the upstream reports no usage.
     prompt_bytes: usize,
+    /// Set once recorded; a guard dropped unrecorded (the client left before an answer, so
+    /// the handler future was dropped) records itself as `client_gone`.
+    recorded: bool,
+}
+
+impl Drop for Accounting {
+    fn drop(&mut self) {
+        if !self.recorded {
+            // 499: nginx's "client closed request"; counted in the 4xx class.
+            self.record(499, "client_gone", None, None);
+        }
+    }
 }
 
 /// A model's configured prices in exact units (free when none are configured).
@@ -219,6 +233,7 @@ impl Accounting {
             price: TokenPrices::default(),
             baseline: None,
             prompt_bytes: 0,
+            recorded: false,
         }
     }
 
@@ -313,7 +328,24 @@ impl Accounting {
 
     /// `content_bytes` is `Some` when a model produced output (so tokens are owed even if
     /// the upstream reported no usage: they are then estimated at 4 bytes per token).
-    fn finish(self, status: u16, outcome: &str, usage: Option<Usage>, content_bytes: Option<u64>) {
+    fn finish(
+        mut self,
+        status: u16,
+        outcome: &str,
+        usage: Option<Usage>,
+        content_bytes: Option<u64>,
+    ) {
+        self.record(status, outcome, usage, content_bytes);
+    }
+
+    fn record(
+        &mut self,
+        status: u16,
+        outcome: &str,
+        usage: Option<Usage>,
+        content_bytes: Option<u64>,
+    ) {
+        self.recorded = true;
         let elapsed = self.start.elapsed();
         let m = &self.state.metrics;
         let tokens = match (usage, content_bytes) {

@@ -556,3 +556,37 @@ async fn logs_are_structured_and_never_show_the_key() {
         );
     }
 }
+
+#[tokio::test]
+async fn client_gone_before_a_non_streaming_answer_is_counted_once() {
+    let (a, b) = (MockUpstream::start().await, MockUpstream::start().await);
+    let gw = start(&two_mock_yaml(&a, &b, "")).await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let mut body = chat_body("auto", "slow one");
+    body["mock"] = json!({"script": ["slow:3000"]});
+    assert!(impatient
+        .post(gw.url("/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .is_err());
+    wait_until("the abandoned request to be recorded", || {
+        gw.logs().iter().any(|l| l.contains("client_gone"))
+    })
+    .await;
+    assert_eq!(
+        metric_value(&gw, "sluice_requests_in_flight").await,
+        Some(0.0)
+    );
+    assert_eq!(
+        metric_value(
+            &gw,
+            r#"sluice_requests_total{policy="auto",route="small",status="4xx"}"#
+        )
+        .await,
+        Some(1.0)
+    );
+}
