@@ -107,6 +107,65 @@ impl Generator {
             .collect()
     }
 
+    /// One forward pass over `batch` rows of `ids` (`[batch, len]`), with the attention mask
+    /// (`[batch, total]`, past + current), positions (`[batch, len]`) and the past KV.
+    /// Returns each row's logits at its last position and the `present.*` values (owned, to
+    /// feed back as the next past).
+    pub(crate) fn forward(
+        &mut self,
+        batch: usize,
+        ids: Vec<i64>,
+        mask: Vec<i64>,
+        positions: Vec<i64>,
+        past: Vec<DynValue>,
+    ) -> Result<(Vec<Vec<f32>>, Vec<DynValue>), LocalError> {
+        let len = ids.len() / batch;
+        let total = mask.len() / batch;
+        let (b, l, t) = (batch as i64, len as i64, total as i64);
+        let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = vec![
+            (
+                "input_ids".into(),
+                Tensor::from_array(([b, l], ids)).map_err(infer_err)?.into(),
+            ),
+            (
+                "attention_mask".into(),
+                Tensor::from_array(([b, t], mask))
+                    .map_err(infer_err)?
+                    .into(),
+            ),
+        ];
+        if self.info.has_position_ids {
+            inputs.push((
+                "position_ids".into(),
+                Tensor::from_array(([b, l], positions))
+                    .map_err(infer_err)?
+                    .into(),
+            ));
+        }
+        for (i, v) in past.into_iter().enumerate() {
+            inputs.push((past_name(i).into(), v.into()));
+        }
+        let mut outputs = self.session.run(inputs).map_err(infer_err)?;
+        let (shape, data) = outputs["logits"]
+            .try_extract_tensor::<f32>()
+            .map_err(infer_err)?;
+        let vocab = *shape.last().unwrap_or(&0) as usize;
+        let per_row = data.len() / batch;
+        let logits = (0..batch)
+            .map(|r| data[(r + 1) * per_row - vocab..(r + 1) * per_row].to_vec())
+            .collect();
+        let mut presents = Vec::with_capacity(self.info.num_layers * 2);
+        for i in 0..self.info.num_layers * 2 {
+            let name = present_name(i);
+            presents.push(
+                outputs
+                    .remove(&name)
+                    .ok_or_else(|| LocalError::Inference(format!("no output {name}")))?,
+            );
+        }
+        Ok((logits, presents))
+    }
+
     /// Generates, calling `on_text` with each piece of text as soon as it is final (never
     /// broken UTF-8, never part of a stop sequence). `on_text` returning `false` cancels.
     pub fn generate(
@@ -122,47 +181,16 @@ impl Generator {
         let finish = loop {
             let len = step_ids.len();
             let start = total - len;
-            let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = vec![
-                (
-                    "input_ids".into(),
-                    Tensor::from_array(([1, len as i64], step_ids.clone()))
-                        .map_err(infer_err)?
-                        .into(),
-                ),
-                (
-                    "attention_mask".into(),
-                    Tensor::from_array(([1, total as i64], vec![1i64; total]))
-                        .map_err(infer_err)?
-                        .into(),
-                ),
-            ];
-            if self.info.has_position_ids {
-                let pos: Vec<i64> = (start as i64..total as i64).collect();
-                inputs.push((
-                    "position_ids".into(),
-                    Tensor::from_array(([1, len as i64], pos))
-                        .map_err(infer_err)?
-                        .into(),
-                ));
-            }
-            for (i, v) in past.drain(..).enumerate() {
-                inputs.push((past_name(i).into(), v.into()));
-            }
-            let mut outputs = self.session.run(inputs).map_err(infer_err)?;
-            let (shape, data) = outputs["logits"]
-                .try_extract_tensor::<f32>()
-                .map_err(infer_err)?;
-            let vocab = *shape.last().unwrap_or(&0) as usize;
-            let mut logits = data[data.len() - vocab..].to_vec();
-            for i in 0..self.info.num_layers * 2 {
-                let name = present_name(i);
-                past.push(
-                    outputs
-                        .remove(&name)
-                        .ok_or_else(|| LocalError::Inference(format!("no output {name}")))?,
-                );
-            }
-            drop(outputs);
+            let positions: Vec<i64> = (start as i64..total as i64).collect();
+            let (mut logits, presents) = self.forward(
+                1,
+                step_ids.clone(),
+                vec![1i64; total],
+                positions,
+                std::mem::take(&mut past),
+            )?;
+            past = presents;
+            let mut logits = logits.remove(0);
             if let Some(reason) = seq.step(
                 &mut logits,
                 &self.tokenizer,

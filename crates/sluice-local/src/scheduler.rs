@@ -12,19 +12,15 @@
 //! fixed KV budget; a request larger than the whole budget is refused at submission, and
 //! others wait in the queue until enough is free.
 
-use std::borrow::Cow;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use ort::session::SessionInputValue;
 use ort::value::{DynValue, Tensor};
 use tokio::sync::mpsc;
 
-use crate::generate::{
-    past_name, present_name, FinishReason, GenOutput, GenRequest, Generator, SeqState,
-};
+use crate::generate::{FinishReason, GenOutput, GenRequest, Generator, SeqState};
 use crate::model::DecoderInfo;
 use crate::template::ChatTemplate;
 use crate::{infer_err, LocalError};
@@ -230,46 +226,11 @@ impl Worker {
         };
         let ids: Vec<i64> = job.req.prompt_ids.iter().map(|&t| i64::from(t)).collect();
         let n = ids.len();
-        let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = vec![
-            (
-                "input_ids".into(),
-                Tensor::from_array(([1, n as i64], ids))
-                    .map_err(infer_err)?
-                    .into(),
-            ),
-            (
-                "attention_mask".into(),
-                Tensor::from_array(([1, n as i64], vec![1i64; n]))
-                    .map_err(infer_err)?
-                    .into(),
-            ),
-        ];
-        if self.g.info.has_position_ids {
-            inputs.push((
-                "position_ids".into(),
-                Tensor::from_array(([1, n as i64], (0..n as i64).collect::<Vec<_>>()))
-                    .map_err(infer_err)?
-                    .into(),
-            ));
-        }
-        for (i, v) in self.g.empty_past()?.into_iter().enumerate() {
-            inputs.push((past_name(i).into(), v.into()));
-        }
-        let mut outputs = self.g.session.run(inputs).map_err(infer_err)?;
-        let (shape, data) = outputs["logits"]
-            .try_extract_tensor::<f32>()
-            .map_err(infer_err)?;
-        let vocab = *shape.last().unwrap_or(&0) as usize;
-        let mut logits = data[data.len() - vocab..].to_vec();
-        let mut kv = Vec::with_capacity(self.g.info.num_layers * 2);
-        for i in 0..self.g.info.num_layers * 2 {
-            kv.push(
-                outputs.remove(present_name(i)).ok_or_else(|| {
-                    LocalError::Inference(format!("no output {}", present_name(i)))
-                })?,
-            );
-        }
-        drop(outputs);
+        let empty = self.g.empty_past()?;
+        let (mut logits, kv) =
+            self.g
+                .forward(1, ids, vec![1i64; n], (0..n as i64).collect(), empty)?;
+        let mut logits = logits.remove(0);
         let events = job.events;
         let mut emit = |t: &str| events.send(Event::Text(t.to_owned())).is_ok();
         let done = seq.step(
@@ -375,49 +336,10 @@ impl Worker {
                 mask[i * (t + 1) + c] = 1;
             }
         }
-        let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = vec![
-            (
-                "input_ids".into(),
-                Tensor::from_array(([b as i64, 1], ids))
-                    .map_err(infer_err)?
-                    .into(),
-            ),
-            (
-                "attention_mask".into(),
-                Tensor::from_array(([b as i64, (t + 1) as i64], mask))
-                    .map_err(infer_err)?
-                    .into(),
-            ),
-        ];
-        if self.g.info.has_position_ids {
-            let pos: Vec<i64> = self.rows.iter().map(|r| (r.seq.len() - 1) as i64).collect();
-            inputs.push((
-                "position_ids".into(),
-                Tensor::from_array(([b as i64, 1], pos))
-                    .map_err(infer_err)?
-                    .into(),
-            ));
-        }
-        for (i, v) in self.past.drain(..).enumerate() {
-            inputs.push((past_name(i).into(), v.into()));
-        }
-        let mut outputs = self.g.session.run(inputs).map_err(infer_err)?;
-        let (shape, data) = outputs["logits"]
-            .try_extract_tensor::<f32>()
-            .map_err(infer_err)?;
-        let vocab = *shape.last().unwrap_or(&0) as usize;
-        let per_row = data.len() / b;
-        let mut logits: Vec<Vec<f32>> = (0..b)
-            .map(|i| data[i * per_row + per_row - vocab..(i + 1) * per_row].to_vec())
-            .collect();
-        for i in 0..self.g.info.num_layers * 2 {
-            self.past.push(
-                outputs.remove(present_name(i)).ok_or_else(|| {
-                    LocalError::Inference(format!("no output {}", present_name(i)))
-                })?,
-            );
-        }
-        drop(outputs);
+        let pos: Vec<i64> = self.rows.iter().map(|r| (r.seq.len() - 1) as i64).collect();
+        let past = std::mem::take(&mut self.past);
+        let (mut logits, presents) = self.g.forward(b, ids, mask, pos, past)?;
+        self.past = presents;
         self.time = t + 1;
 
         let mut finished: Vec<(usize, FinishReason)> = Vec::new();
