@@ -32,16 +32,8 @@ impl EmbedSettings {
             .as_ref()
             .context("the config has no router.embedder")?
             .embedder;
-        let dir = std::path::Path::new(&e.model);
-        let model_dir = if dir.is_absolute() || e.model.starts_with('.') {
-            dir.to_owned()
-        } else {
-            std::env::var_os("SLUICE_MODELS_DIR")
-                .map_or_else(|| PathBuf::from("models"), PathBuf::from)
-                .join(&e.model)
-        };
         Ok(EmbedSettings {
-            model_dir,
+            model_dir: sluice_router::embedding::model_path(&e.model),
             variant: e.variant.clone(),
             max_tokens: e.max_tokens,
         })

@@ -44,23 +44,7 @@ pub struct CompiledPolicy {
     pub aggregate: heads::Aggregate,
 }
 
-/// Where model folders live: `SLUICE_MODELS_DIR`, default `./models`.
-pub fn models_dir() -> PathBuf {
-    std::env::var_os("SLUICE_MODELS_DIR").map_or_else(|| PathBuf::from("models"), PathBuf::from)
-}
-
-/// A model name under the models directory, or a path when it looks like one.
-pub fn model_path(model: &str) -> PathBuf {
-    let p = Path::new(model);
-    if p.is_absolute()
-        || model.starts_with('.')
-        || model.contains(std::path::MAIN_SEPARATOR) && p.exists()
-    {
-        p.to_owned()
-    } else {
-        models_dir().join(model)
-    }
-}
+pub use sluice_router::embedding::{model_path, models_dir};
 
 /// Starts (or keeps) the embedder the config asks for.
 pub fn build_router(
@@ -328,11 +312,13 @@ pub fn features(
     headers: &HeaderMap,
     embed: Option<&EmbedderConfig>,
 ) -> Features {
-    let text_of = |c: &Option<MessageContent>| {
+    let text_of = |c: &Option<MessageContent>| -> String {
         c.as_ref()
             .map(|c| c.text().into_owned())
             .unwrap_or_default()
     };
+    // Sizes only: plain-string content is measured in place, without a copy.
+    let len_of = |c: &Option<MessageContent>| c.as_ref().map_or(0, |c| c.text().len());
     let last_user = req.messages.iter().rposition(|m| m.role == "user");
     let mut parts: Vec<String> = Vec::new();
     let (include_system, history) = embed.map_or((false, 0), |e| (e.include_system, e.history));
@@ -374,7 +360,7 @@ pub fn features(
         == Some("json_schema");
     // ~4 bytes per token is the usual English estimate; the real count needs the target's
     // own tokenizer, which the gateway does not have for remote models.
-    let prompt_bytes: usize = req.messages.iter().map(|m| text_of(&m.content).len()).sum();
+    let prompt_bytes: usize = req.messages.iter().map(|m| len_of(&m.content)).sum();
     let completion = req.max_completion_tokens.or(req.max_tokens).unwrap_or(0);
     Features {
         header_target: headers

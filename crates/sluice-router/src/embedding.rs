@@ -62,6 +62,25 @@ fn load_err(path: &Path, message: impl std::fmt::Display) -> RouterError {
     }
 }
 
+/// Where model folders live: `SLUICE_MODELS_DIR`, default `./models`.
+pub fn models_dir() -> PathBuf {
+    std::env::var_os("SLUICE_MODELS_DIR").map_or_else(|| PathBuf::from("models"), PathBuf::from)
+}
+
+/// A config's model name: a folder under [`models_dir`], or a path when it looks like one
+/// (absolute, starting with `.`, or an existing path with a separator).
+pub fn model_path(model: &str) -> PathBuf {
+    let p = Path::new(model);
+    if p.is_absolute()
+        || model.starts_with('.')
+        || model.contains(std::path::MAIN_SEPARATOR) && p.exists()
+    {
+        p.to_owned()
+    } else {
+        models_dir().join(model)
+    }
+}
+
 /// Finds `variant` at the folder root or under `onnx/` (the hub's layout for exports).
 pub fn find_model_file(dir: &Path, variant: &str) -> Result<PathBuf, RouterError> {
     let candidates = [dir.join(variant), dir.join("onnx").join(variant)];
