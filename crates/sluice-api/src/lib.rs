@@ -6,12 +6,14 @@
 //!
 //! - [`chat`]: chat completion request, the parts of a response the gateway reads (usage),
 //!   and parsing with errors that name the offending field.
+//! - [`completion`]: responses and stream chunks Sluice writes itself (local model).
 //! - [`error`]: the `{"error":{...}}` body OpenAI returns, and its constructors.
 //! - [`models`]: `GET /v1/models`.
 //! - [`sse`]: an incremental scanner for `text/event-stream` bodies that finds `data:` payloads
 //!   without copying or altering the bytes being relayed.
 
 pub mod chat;
+pub mod completion;
 pub mod error;
 pub mod models;
 pub mod sse;

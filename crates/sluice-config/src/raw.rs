@@ -32,7 +32,8 @@ impl Default for RawServer {
     }
 }
 
-/// `providers.<name>:` — an OpenAI-compatible API.
+/// `providers.<name>:` — an OpenAI-compatible API (`kind: upstream`, the default). A
+/// provider with `kind: local` is a [`RawLocalProvider`] instead.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawProvider {
@@ -85,6 +86,50 @@ pub struct RawProvider {
     pub pool_idle_timeout: Duration,
 }
 
+/// `providers.<name>:` with `kind: local` — a decoder model run in-process by ONNX Runtime
+/// (Hugging Face / Optimum ONNX layout). Every model entry that names this provider is
+/// served by it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLocalProvider {
+    /// Model folder: a name under the models directory (`SLUICE_MODELS_DIR`, default
+    /// `./models`) or a path. `model: SmolLM2-360M-Instruct`
+    pub model: String,
+    /// Hugging Face repository `sluice models pull` fetches the folder from.
+    /// `hub_id: HuggingFaceTB/SmolLM2-360M-Instruct`
+    #[serde(default)]
+    pub hub_id: Option<String>,
+    /// ONNX file in the folder (root or `onnx/`). `variant: model_int8.onnx`
+    #[serde(default = "defaults::variant")]
+    pub variant: String,
+    /// Folder served instead when `model` is missing (with a warning at start-up and in
+    /// `/v1/models`). Without it, a missing model stops start-up. `fallback: tiny-random-llama`
+    #[serde(default)]
+    pub fallback: Option<String>,
+    /// ONNX file of the fallback folder. `fallback_variant: model.onnx`
+    #[serde(default = "defaults::variant")]
+    pub fallback_variant: String,
+    /// Most sequences decoded together in one step. `max_batch: 16`
+    #[serde(default = "defaults::local_max_batch")]
+    pub max_batch: usize,
+    /// Requests that may wait for a batch slot; beyond it the policy's `overflow` applies.
+    /// `queue_depth: 64`
+    #[serde(default = "defaults::local_queue_depth")]
+    pub queue_depth: usize,
+    /// Tokens of KV cache all running sequences may hold together (each reserves prompt +
+    /// max_tokens). Bounds memory: a request larger than this is refused or rerouted.
+    /// `kv_budget_tokens: 65536`
+    #[serde(default = "defaults::kv_budget_tokens")]
+    pub kv_budget_tokens: usize,
+    /// ONNX Runtime intra-op threads; 0 uses every core. `threads: 0`
+    #[serde(default)]
+    pub threads: usize,
+    /// Completion length when a request sets neither `max_tokens` nor
+    /// `max_completion_tokens`. `default_max_tokens: 512`
+    #[serde(default = "defaults::default_max_tokens")]
+    pub default_max_tokens: usize,
+}
+
 /// `models.<name>:` — a concrete model a policy can send requests to. The key is the name
 /// clients and policies use.
 #[derive(Debug, Clone, Deserialize)]
@@ -103,31 +148,21 @@ pub struct RawModel {
     #[serde(default)]
     pub context_window: Option<u64>,
     /// Request features the model can serve; routing rules send requests needing a missing
-    /// one to the policy's `strong` model. All true by default.
-    /// `supports: {tools: false, images: false, json_schema: false}`
+    /// one to the policy's `strong` model. All true by default for upstream models, all
+    /// false for local ones. `supports: {tools: false, images: false, json_schema: false}`
     #[serde(default)]
     pub supports: RawSupports,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSupports {
-    #[serde(default = "defaults::yes")]
-    pub tools: bool,
-    #[serde(default = "defaults::yes")]
-    pub images: bool,
-    #[serde(default = "defaults::yes")]
-    pub json_schema: bool,
-}
-
-impl Default for RawSupports {
-    fn default() -> Self {
-        RawSupports {
-            tools: true,
-            images: true,
-            json_schema: true,
-        }
-    }
+    #[serde(default)]
+    pub tools: Option<bool>,
+    #[serde(default)]
+    pub images: Option<bool>,
+    #[serde(default)]
+    pub json_schema: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -326,14 +361,23 @@ pub(crate) mod defaults {
     pub fn overflow() -> String {
         "strong".into()
     }
-    pub fn yes() -> bool {
-        true
-    }
     pub fn one() -> usize {
         1
     }
     pub fn semantic_threshold() -> f64 {
         0.5
+    }
+    pub fn local_max_batch() -> usize {
+        16
+    }
+    pub fn local_queue_depth() -> usize {
+        64
+    }
+    pub fn kv_budget_tokens() -> usize {
+        65536
+    }
+    pub fn default_max_tokens() -> usize {
+        512
     }
     pub fn variant() -> String {
         "model.onnx".into()

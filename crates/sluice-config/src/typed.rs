@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::ConfigError;
-use crate::raw::{RawModel, RawPolicy, RawProvider, RawRouter, RawServer};
+use crate::raw::{RawLocalProvider, RawModel, RawPolicy, RawProvider, RawRouter, RawServer};
 
 /// A validated configuration. Cheap to share: the gateway holds it in an `Arc` and swaps the
 /// whole thing on reload.
@@ -16,6 +16,8 @@ use crate::raw::{RawModel, RawPolicy, RawProvider, RawRouter, RawServer};
 pub struct Config {
     pub server: ServerConfig,
     pub providers: BTreeMap<String, Arc<ProviderConfig>>,
+    /// Providers with `kind: local`: in-process models.
+    pub locals: BTreeMap<String, Arc<LocalConfig>>,
     pub models: BTreeMap<String, ModelConfig>,
     pub policies: BTreeMap<String, PolicyConfig>,
     /// Present when the config has a `router` section.
@@ -75,6 +77,24 @@ pub struct ProviderConfig {
     pub drain_on_disconnect: bool,
 }
 
+/// A local (in-process) model provider. Compared on reload: an unchanged one keeps its
+/// loaded model and running batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalConfig {
+    pub name: String,
+    pub model: String,
+    pub hub_id: Option<String>,
+    pub variant: String,
+    pub fallback: Option<String>,
+    pub fallback_variant: String,
+    pub max_batch: usize,
+    pub queue_depth: usize,
+    pub kv_budget_tokens: usize,
+    /// 0: every core.
+    pub threads: usize,
+    pub default_max_tokens: usize,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelConfig {
     pub name: String,
@@ -84,6 +104,8 @@ pub struct ModelConfig {
     pub pricing: Option<Pricing>,
     pub context_window: Option<u64>,
     pub supports: Supports,
+    /// Served by a `kind: local` provider.
+    pub local: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,8 +217,7 @@ impl Config {
             Some(v) => section(v, "server", &mut errors).unwrap_or_default(),
             None => RawServer::default(),
         };
-        let raw_providers: BTreeMap<String, RawProvider> =
-            entries(top.get("providers"), "providers", &mut errors);
+        let (raw_providers, raw_locals) = provider_entries(top.get("providers"), &mut errors);
         let raw_models: BTreeMap<String, RawModel> =
             entries(top.get("models"), "models", &mut errors);
         let raw_policies: BTreeMap<String, RawPolicy> =
@@ -222,10 +243,20 @@ impl Config {
             }
         }
 
+        let mut locals = BTreeMap::new();
+        for (name, l) in raw_locals {
+            let path = format!("providers.{name}");
+            if let Some(local) = check_local(&name, l, &path, &mut errors) {
+                locals.insert(name, Arc::new(local));
+            }
+        }
+
         let mut models = BTreeMap::new();
         for (name, m) in raw_models {
             let path = format!("models.{name}");
+            let local = locals.contains_key(&m.provider);
             if !providers.contains_key(&m.provider)
+                && !local
                 && !errors
                     .iter()
                     .any(|e| e.path.starts_with(&format!("providers.{}", m.provider)))
@@ -235,7 +266,7 @@ impl Config {
                     format!(
                         "unknown provider '{}'{}",
                         m.provider,
-                        one_of(providers.keys())
+                        one_of(providers.keys().chain(locals.keys()))
                     ),
                 ));
             }
@@ -274,10 +305,12 @@ impl Config {
                     "must be greater than 0",
                 ));
             }
+            // A local model cannot call tools, see images or follow a JSON schema (its
+            // decoding is unconstrained); an operator may still claim otherwise.
             let supports = Supports {
-                tools: m.supports.tools,
-                images: m.supports.images,
-                json_schema: m.supports.json_schema,
+                tools: m.supports.tools.unwrap_or(!local),
+                images: m.supports.images.unwrap_or(!local),
+                json_schema: m.supports.json_schema.unwrap_or(!local),
             };
             models.insert(
                 name.clone(),
@@ -288,6 +321,7 @@ impl Config {
                     pricing,
                     context_window: m.context_window,
                     supports,
+                    local,
                 },
             );
         }
@@ -310,6 +344,7 @@ impl Config {
                     reload_debounce: server.reload_debounce,
                 },
                 providers,
+                locals,
                 models,
                 policies,
                 router,
@@ -422,6 +457,95 @@ fn check_provider(
         pool_idle_timeout: p.pool_idle_timeout,
         drain_on_disconnect,
     })
+}
+
+fn check_local(
+    name: &str,
+    l: RawLocalProvider,
+    path: &str,
+    errors: &mut Vec<ConfigError>,
+) -> Option<LocalConfig> {
+    let before = errors.len();
+    for (field, v) in [
+        ("max_batch", l.max_batch),
+        ("queue_depth", l.queue_depth),
+        ("kv_budget_tokens", l.kv_budget_tokens),
+        ("default_max_tokens", l.default_max_tokens),
+    ] {
+        if v == 0 {
+            errors.push(ConfigError::new(
+                format!("{path}.{field}"),
+                "must be greater than 0",
+            ));
+        }
+    }
+    for (field, v) in [("model", &l.model), ("variant", &l.variant)] {
+        if v.is_empty() {
+            errors.push(ConfigError::new(
+                format!("{path}.{field}"),
+                "must not be empty",
+            ));
+        }
+    }
+    (errors.len() == before).then(|| LocalConfig {
+        name: name.to_owned(),
+        model: l.model,
+        hub_id: l.hub_id,
+        variant: l.variant,
+        fallback: l.fallback,
+        fallback_variant: l.fallback_variant,
+        max_batch: l.max_batch,
+        queue_depth: l.queue_depth,
+        kv_budget_tokens: l.kv_budget_tokens,
+        threads: l.threads,
+        default_max_tokens: l.default_max_tokens,
+    })
+}
+
+/// Splits `providers` by `kind` (`upstream`, the default, or `local`), each entry checked on
+/// its own so every broken one is reported.
+#[allow(clippy::type_complexity)]
+fn provider_entries(
+    v: Option<&Value>,
+    errors: &mut Vec<ConfigError>,
+) -> (
+    BTreeMap<String, RawProvider>,
+    BTreeMap<String, RawLocalProvider>,
+) {
+    let mut upstream = BTreeMap::new();
+    let mut local = BTreeMap::new();
+    let all: BTreeMap<String, Value> = entries(v, "providers", errors);
+    for (k, mut v) in all {
+        let path = format!("providers.{k}");
+        let kind = match v.as_object_mut().map(|o| o.remove("kind")) {
+            Some(Some(Value::String(s))) => s,
+            Some(None) | None => "upstream".to_owned(),
+            Some(Some(other)) => {
+                errors.push(ConfigError::new(
+                    format!("{path}.kind"),
+                    format!("expected upstream or local, got {other}"),
+                ));
+                continue;
+            }
+        };
+        match kind.as_str() {
+            "upstream" => {
+                if let Some(p) = section(&v, &path, errors) {
+                    upstream.insert(k, p);
+                }
+            }
+            "local" => {
+                if let Some(p) = section(&v, &path, errors) {
+                    local.insert(k, p);
+                }
+            }
+            other => errors.push(ConfigError::new(
+                format!("{path}.kind"),
+                format!("unknown kind '{other}', expected: upstream, local"),
+            )),
+        }
+    }
+    (upstream, local)
 }
 
 fn check_router(r: RawRouter, errors: &mut Vec<ConfigError>) -> RouterConfig {

@@ -81,7 +81,10 @@ async fn list_models(State(state): State<Arc<AppState>>) -> Json<ModelList> {
                 serde_json::json!({"kind": "policy", "strategy": p.strategy.name(), "target": p.target, "strong": p.strong, "fallbacks": p.fallbacks})
             } else {
                 let m = &cfg.models[name];
-                serde_json::json!({"kind": "model", "provider": m.provider})
+                match rt.locals.get(&m.provider) {
+                    Some(local) => local.describe(),
+                    None => serde_json::json!({"kind": "model", "provider": m.provider}),
+                }
             };
             let owned_by = if is_policy { "sluice".to_owned() } else { cfg.models[name].provider.clone() };
             ModelObject {
@@ -165,6 +168,9 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    for local in state.runtime.load().locals.values() {
+        local.export_gauges(&state.metrics);
+    }
     let mut resp = state.metrics.render().into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

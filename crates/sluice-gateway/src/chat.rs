@@ -19,9 +19,11 @@ use tower_http::request_id::RequestId;
 use tracing::Span;
 
 use crate::error::{describe, ApiError};
+use crate::local::{self, LocalStream};
 use crate::policy;
 use crate::routing;
 use crate::state::AppState;
+use sluice_local::scheduler::{Event, SubmitError};
 use sluice_router::policy::Decision;
 
 pub const ROUTE_HEADER: &str = "x-sluice-route";
@@ -119,9 +121,93 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
     };
 
     // Dispatch along the chain.
+    let mut chain = chain;
     let mut failures = Vec::new();
     let mut last_error: Option<UpstreamError> = None;
-    for (i, model) in chain.iter().enumerate() {
+    let mut i = 0;
+    while let Some(&model) = chain.get(i) {
+        i += 1;
+        if model.local {
+            let Some(local) = runtime.locals.get(&model.provider) else {
+                continue;
+            };
+            acct.route = model.name.clone();
+            acct.price = prices(model);
+            let gen = match local.prepare(&chat, &model.name) {
+                Ok(g) => g,
+                Err(e) => return acct.fail(e),
+            };
+            let prompt_tokens = gen.prompt_ids.len();
+            let err = match local.engine.submit(gen) {
+                Ok(rx) => {
+                    let served = LocalServed {
+                        name: &model.upstream_model,
+                        route: &model.name,
+                        reason: &reason,
+                        score,
+                    };
+                    return acct
+                        .local(rx, served, stream, stream && !strip_usage, prompt_tokens)
+                        .await;
+                }
+                Err(e) => e,
+            };
+            let (kind, why) = match &err {
+                SubmitError::Overloaded(_) => ("queue_full", "its queue is full"),
+                SubmitError::TooLarge { .. } => {
+                    ("too_large", "the request exceeds its KV cache budget")
+                }
+                SubmitError::Closed => ("closed", "it has shut down"),
+            };
+            let metrics = &state.metrics;
+            if !matches!(err, SubmitError::Closed) {
+                metrics
+                    .local_rejected
+                    .with_label_values(&[&model.provider, kind])
+                    .inc();
+            }
+            // The policy's overflow rule: on to the strong target (then the rest of the
+            // chain), or refuse at once so the client retries later.
+            let to_strong = route
+                .policy
+                .is_some_and(|p| p.overflow == sluice_config::Overflow::Strong);
+            if to_strong {
+                if let Some(strong) = route
+                    .policy
+                    .and_then(|p| p.strong.as_deref())
+                    .and_then(|s| runtime.config.models.get(s))
+                {
+                    if !chain[i..].iter().any(|m| m.name == strong.name)
+                        && strong.name != model.name
+                    {
+                        chain.insert(i, strong);
+                    }
+                }
+            }
+            let next = chain
+                .get(i)
+                .filter(|_| to_strong || matches!(err, SubmitError::Closed));
+            let Some(next) = next else {
+                return acct.fail(match err {
+                    SubmitError::Overloaded(_) => local::overloaded(&model.name, why),
+                    SubmitError::TooLarge { .. } => local::too_large(&model.name, &err),
+                    SubmitError::Closed => {
+                        ApiError::unavailable(format!("local model '{}' has shut down", model.name))
+                    }
+                });
+            };
+            tracing::info!(from = %model.name, to = %next.name, "local model {why}; falling back");
+            metrics
+                .fallbacks
+                .with_label_values(&[route.label, &model.name, &next.name])
+                .inc();
+            reason = format!(
+                "{reason}; {} {why} ({kind}), fell back to {}",
+                model.name, next.name
+            );
+            failures.push(format!("{}: {why}", model.name));
+            continue;
+        }
         let Some(provider) = runtime.providers.get(&model.provider) else {
             continue;
         };
@@ -153,7 +239,7 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
             }
             Err(e) => {
                 let why = describe(&e);
-                if let Some(next) = chain.get(i + 1) {
+                if let Some(next) = chain.get(i) {
                     tracing::info!(from = %model.name, to = %next.name, error = %why, "falling back");
                     metrics
                         .fallbacks
@@ -171,12 +257,12 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
             }
         }
     }
-    let Some(last) = last_error else {
+    if failures.is_empty() {
         return acct.fail(ApiError::unavailable(format!(
             "no target of '{}' is available",
             route.label
         )));
-    };
+    }
     let summary = format!(
         "all {} target(s) of '{}' failed: {}",
         failures.len(),
@@ -184,7 +270,18 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
         failures.join("; ")
     );
     tracing::warn!(policy = %route.label, error = %summary, "request failed");
-    acct.fail(ApiError::upstream_exhausted(&last, &summary))
+    acct.fail(match last_error {
+        Some(last) => ApiError::upstream_exhausted(&last, &summary),
+        None => ApiError::unavailable(summary),
+    })
+}
+
+/// Which local model answered, for headers and the response's `model` field.
+struct LocalServed<'a> {
+    name: &'a str,
+    route: &'a str,
+    reason: &'a str,
+    score: Option<f32>,
 }
 
 /// Records one request's outcome exactly once: on error, on a relayed response, or at the
@@ -240,6 +337,70 @@ impl Accounting {
     fn fail(self, err: ApiError) -> Response {
         self.finish(err.status.as_u16(), "error", None, None);
         err.into_response()
+    }
+
+    /// Answers from a local model: the whole completion, or an SSE stream of it.
+    async fn local(
+        self,
+        rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
+        served: LocalServed<'_>,
+        stream: bool,
+        include_usage: bool,
+        prompt_tokens: usize,
+    ) -> Response {
+        let id = local::completion_id();
+        let mut headers = HeaderMap::new();
+        sluice_headers(&mut headers, served.route, served.reason, served.score);
+        let body = if stream {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            let writer = sluice_api::completion::ChunkWriter {
+                id,
+                created: local::unix_now(),
+                model: served.name.to_owned(),
+                include_usage,
+            };
+            Body::from_stream(LocalStream::new(rx, writer, prompt_tokens, move |end| {
+                if let Some(first) = end.first_token_at {
+                    self.state
+                        .metrics
+                        .time_to_first_token
+                        .with_label_values(&[&self.policy, &self.route])
+                        .observe(first.saturating_duration_since(self.start).as_secs_f64());
+                }
+                self.finish(200, end.outcome, Some(end.usage), Some(end.content_bytes));
+            }))
+        } else {
+            match local::collect(rx).await {
+                Ok(out) => {
+                    headers.insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    );
+                    let bytes = local::completion_body(&id, served.name, &out);
+                    self.finish(
+                        200,
+                        "completed",
+                        Some(local::usage_of(&out)),
+                        Some(out.text.len() as u64),
+                    );
+                    Body::from(bytes)
+                }
+                Err(why) => {
+                    tracing::warn!(model = %served.route, error = %why, "local generation failed");
+                    return self.fail(ApiError::unavailable(format!(
+                        "local model '{}' failed: {why}",
+                        served.route
+                    )));
+                }
+            }
+        };
+        let mut resp = Response::new(body);
+        *resp.headers_mut() = headers;
+        resp
     }
 
     fn relay_client_error(

@@ -9,7 +9,8 @@ use sluice_upstream::UpstreamError;
 pub struct ApiError {
     pub status: StatusCode,
     pub body: ErrorBody,
-    pub headers: HeaderMap,
+    /// Boxed: most errors carry none, and a small error keeps `Result`s small.
+    pub headers: Box<HeaderMap>,
 }
 
 impl ApiError {
@@ -17,7 +18,7 @@ impl ApiError {
         ApiError {
             status,
             body,
-            headers: HeaderMap::new(),
+            headers: Box::default(),
         }
     }
 
@@ -144,7 +145,7 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        resp.headers_mut().extend(self.headers);
+        resp.headers_mut().extend(*self.headers);
         resp
     }
 }

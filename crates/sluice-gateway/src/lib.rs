@@ -12,6 +12,7 @@
 pub mod app;
 pub mod chat;
 pub mod error;
+pub mod local;
 pub mod models;
 pub mod policy;
 pub mod reload;

@@ -242,9 +242,10 @@ fn check_config(file: PathBuf) -> ExitCode {
     match sluice_config::load(&source) {
         Ok(cfg) => {
             println!(
-                "ok: {} ({} providers, {} models, {} policies)",
+                "ok: {} ({} providers, {} local, {} models, {} policies)",
                 source.name(),
                 cfg.providers.len(),
+                cfg.locals.len(),
                 cfg.models.len(),
                 cfg.policies.len()
             );
@@ -396,6 +397,8 @@ fn models_pull(
     Ok(())
 }
 
+/// One chat turn through the same path the gateway uses for `kind: local` targets: chat
+/// template, the batching scheduler on its own thread, the sampler, streamed text.
 #[allow(clippy::print_stdout)]
 fn generate(
     dir: &std::path::Path,
@@ -406,27 +409,52 @@ fn generate(
     stop: Vec<String>,
     prompt: &str,
 ) -> anyhow::Result<()> {
+    use sluice_local::scheduler::{Engine, EngineOptions, Event};
     use std::io::Write;
-    let mut g = sluice_local::generate::Generator::load(dir, variant, 2)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let engine = Engine::start(
+        dir,
+        EngineOptions {
+            variant: variant.to_owned(),
+            max_batch: 1,
+            queue_depth: 1,
+            kv_budget_tokens: usize::MAX,
+            intra_threads: threads,
+            observer: None,
+        },
+    )?;
     let mut messages = Vec::new();
     if let Some(s) = system {
         messages.push(serde_json::json!({"role": "system", "content": s}));
     }
     messages.push(serde_json::json!({"role": "user", "content": prompt}));
-    let rendered = g.template.render(&messages, true, None)?;
+    let rendered = engine.template.render(&messages, true, None)?;
+    let prompt_ids = engine
+        .tokenizer
+        .encode(rendered.as_str(), false)
+        .map_err(|e| anyhow::anyhow!("tokenizing the prompt: {e}"))?
+        .get_ids()
+        .to_vec();
     let req = sluice_local::generate::GenRequest {
-        prompt_ids: g.encode(&rendered)?,
+        prompt_ids,
         max_tokens,
         sampling,
         stop,
     };
     let started = std::time::Instant::now();
+    let mut rx = engine.submit(req).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut out = std::io::stdout().lock();
-    let result = g.generate(&req, |piece| {
-        let _ = out.write_all(piece.as_bytes());
-        let _ = out.flush();
-        true
-    })?;
+    let result = loop {
+        match rx.blocking_recv() {
+            Some(Event::Text { text, .. }) => {
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+            }
+            Some(Event::Done(r)) => break r,
+            Some(Event::Failed(e)) => return Err(e.into()),
+            None => anyhow::bail!("the model stopped before finishing"),
+        }
+    };
     println!();
     let secs = started.elapsed().as_secs_f64();
     eprintln!(

@@ -18,7 +18,10 @@ pub struct Wanted {
     pub hub_id: Option<String>,
     /// The ONNX file the config asks for.
     pub variant: String,
-    pub field: &'static str,
+    pub field: String,
+    /// A local model with a fallback: failing to fetch it is reported, not fatal (the
+    /// gateway then serves the fallback and says so).
+    pub optional: bool,
 }
 
 pub fn wanted(config: &Config) -> Vec<Wanted> {
@@ -28,7 +31,17 @@ pub fn wanted(config: &Config) -> Vec<Wanted> {
             dir: model_path(&r.embedder.model),
             hub_id: r.embedder.hub_id.clone(),
             variant: r.embedder.variant.clone(),
-            field: "router.embedder",
+            field: "router.embedder".into(),
+            optional: false,
+        });
+    }
+    for l in config.locals.values() {
+        out.push(Wanted {
+            dir: model_path(&l.model),
+            hub_id: l.hub_id.clone(),
+            variant: l.variant.clone(),
+            field: format!("providers.{}", l.name),
+            optional: l.fallback.is_some(),
         });
     }
     out
@@ -86,19 +99,23 @@ pub async fn pull(
             ));
             continue;
         }
-        let Some(id) = &w.hub_id else {
-            anyhow::bail!(
+        let fetched = match &w.hub_id {
+            None => Err(anyhow::anyhow!(
                 "{}: {} is missing and no hub_id is configured to fetch it from",
                 w.field,
                 w.dir.display()
-            );
+            )),
+            Some(id) => download(&w, id, endpoint.clone(), progress)
+                .await
+                .map(|()| format!("{}: downloaded {id} to {}", w.field, w.dir.display())),
         };
-        download(&w, id, endpoint.clone(), progress).await?;
-        report.push(format!(
-            "{}: downloaded {id} to {}",
-            w.field,
-            w.dir.display()
-        ));
+        match fetched {
+            Ok(line) => report.push(line),
+            Err(e) if w.optional => report.push(format!(
+                "{e:#}; the gateway will serve its fallback model instead"
+            )),
+            Err(e) => return Err(e),
+        }
     }
     Ok(report)
 }

@@ -185,10 +185,14 @@ pub fn compile_policies(
     config: &Config,
     router: Option<&Arc<RouterRuntime>>,
     heads: &HashMap<String, LoadedHead>,
+    locals: &HashMap<String, Arc<crate::local::LocalTarget>>,
 ) -> anyhow::Result<HashMap<String, Arc<CompiledPolicy>>> {
     let mut out = HashMap::new();
     for (name, p) in &config.policies {
-        out.insert(name.clone(), Arc::new(compile(config, p, router, heads)?));
+        out.insert(
+            name.clone(),
+            Arc::new(compile(config, p, router, heads, locals)?),
+        );
     }
     Ok(out)
 }
@@ -198,10 +202,17 @@ fn compile(
     p: &PolicyConfig,
     router: Option<&Arc<RouterRuntime>>,
     heads: &HashMap<String, LoadedHead>,
+    locals: &HashMap<String, Arc<crate::local::LocalTarget>>,
 ) -> anyhow::Result<CompiledPolicy> {
     let weak = &config.models[&p.target];
+    // A local model's context window is what its files say, unless the config sets a
+    // smaller one.
+    let loaded_window = locals.get(&weak.provider).map(|l| l.context_window());
     let weak_caps = Capabilities {
-        context_window: weak.context_window,
+        context_window: match (weak.context_window, loaded_window) {
+            (Some(c), Some(l)) => Some(c.min(l)),
+            (c, l) => c.or(l),
+        },
         tools: weak.supports.tools,
         images: weak.supports.images,
         json_schema: weak.supports.json_schema,

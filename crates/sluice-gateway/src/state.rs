@@ -10,6 +10,7 @@ use sluice_config::{Config, Source};
 use sluice_telemetry::Metrics;
 use sluice_upstream::Provider;
 
+use crate::local::LocalTarget;
 use crate::routing::{self, CompiledPolicy, LoadedHead, RouterRuntime};
 
 /// One consistent view of the config and everything built from it. A request loads it
@@ -18,6 +19,8 @@ use crate::routing::{self, CompiledPolicy, LoadedHead, RouterRuntime};
 pub struct Runtime {
     pub config: Arc<Config>,
     pub providers: HashMap<String, Arc<Provider>>,
+    /// In-process models, by provider name.
+    pub locals: HashMap<String, Arc<LocalTarget>>,
     pub router: Option<Arc<RouterRuntime>>,
     pub heads: HashMap<String, LoadedHead>,
     pub policies: HashMap<String, Arc<CompiledPolicy>>,
@@ -70,6 +73,18 @@ impl Runtime {
             }
             providers.insert(name.clone(), provider);
         }
+        let mut locals = HashMap::new();
+        for (name, lc) in &config.locals {
+            let reused = previous
+                .and_then(|p| p.locals.get(name))
+                .filter(|l| &l.config == lc)
+                .cloned();
+            let local = match reused {
+                Some(l) => l,
+                None => Arc::new(LocalTarget::load(lc.clone(), ctx.metrics.clone())?),
+            };
+            locals.insert(name.clone(), local);
+        }
         let metrics = ctx.metrics.clone();
         let observer: sluice_router::batcher::BatchObserver = Arc::new(move |size, took| {
             metrics.router_batch_size.observe(size as f64);
@@ -87,10 +102,11 @@ impl Runtime {
             router.as_ref(),
             previous.map_or(&empty, |p| &p.heads),
         )?;
-        let policies = routing::compile_policies(&config, router.as_ref(), &heads)?;
+        let policies = routing::compile_policies(&config, router.as_ref(), &heads, &locals)?;
         Ok(Runtime {
             config,
             providers,
+            locals,
             router,
             heads,
             policies,

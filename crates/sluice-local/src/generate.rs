@@ -265,6 +265,10 @@ impl SeqState {
         self.generated.last().copied().unwrap_or(0)
     }
 
+    pub(crate) fn generated_len(&self) -> usize {
+        self.generated.len()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.prompt_tokens + self.generated.len()
     }

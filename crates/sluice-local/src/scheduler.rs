@@ -25,7 +25,21 @@ use crate::model::DecoderInfo;
 use crate::template::ChatTemplate;
 use crate::{infer_err, LocalError};
 
-#[derive(Debug, Clone)]
+/// One forward pass of the worker, reported for metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct StepReport {
+    /// A newcomer's prompt (batch of one) rather than a batched decode step.
+    pub prefill: bool,
+    pub batch: usize,
+    pub took: std::time::Duration,
+    /// Tokens sampled by this pass.
+    pub tokens: usize,
+}
+
+/// Called after every forward pass; runs on the model thread, so keep it cheap.
+pub type StepObserver = Arc<dyn Fn(StepReport) + Send + Sync>;
+
+#[derive(Clone)]
 pub struct EngineOptions {
     pub variant: String,
     pub max_batch: usize,
@@ -33,12 +47,29 @@ pub struct EngineOptions {
     /// Tokens of KV cache all running sequences may hold together.
     pub kv_budget_tokens: usize,
     pub intra_threads: usize,
+    pub observer: Option<StepObserver>,
+}
+
+impl std::fmt::Debug for EngineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineOptions")
+            .field("variant", &self.variant)
+            .field("max_batch", &self.max_batch)
+            .field("queue_depth", &self.queue_depth)
+            .field("kv_budget_tokens", &self.kv_budget_tokens)
+            .field("intra_threads", &self.intra_threads)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
 pub enum Event {
-    /// Text that became final (never broken UTF-8, never part of a stop sequence).
-    Text(String),
+    /// Text that became final (never broken UTF-8, never part of a stop sequence), and the
+    /// completion tokens generated so far (so a cancelled request is still metered exactly).
+    Text {
+        text: String,
+        tokens: usize,
+    },
     Done(GenOutput),
     Failed(LocalError),
 }
@@ -167,6 +198,12 @@ impl Worker {
         }
     }
 
+    fn observe(&self, report: StepReport) {
+        if let Some(o) = &self.opts.observer {
+            o(report);
+        }
+    }
+
     fn run(mut self, rx: Receiver<Job>) -> Result<(), LocalError> {
         let mut waiting: Option<Job> = None;
         loop {
@@ -227,12 +264,20 @@ impl Worker {
         let ids: Vec<i64> = job.req.prompt_ids.iter().map(|&t| i64::from(t)).collect();
         let n = ids.len();
         let empty = self.g.empty_past()?;
+        let started = std::time::Instant::now();
         let (mut logits, kv) =
             self.g
                 .forward(1, ids, vec![1i64; n], (0..n as i64).collect(), empty)?;
         let mut logits = logits.remove(0);
         let events = job.events;
-        let mut emit = |t: &str| events.send(Event::Text(t.to_owned())).is_ok();
+        let mut emit = |t: &str| {
+            events
+                .send(Event::Text {
+                    text: t.to_owned(),
+                    tokens: 1,
+                })
+                .is_ok()
+        };
         let done = seq.step(
             &mut logits,
             &self.g.tokenizer,
@@ -240,7 +285,22 @@ impl Worker {
             &mut emit,
         )?;
         self.stats.tokens_generated.fetch_add(1, Ordering::Relaxed);
+        self.observe(StepReport {
+            prefill: true,
+            batch: 1,
+            took: started.elapsed(),
+            tokens: 1,
+        });
         if let Some(reason) = done {
+            let tokens = seq.generated_len();
+            let mut emit = |t: &str| {
+                events
+                    .send(Event::Text {
+                        text: t.to_owned(),
+                        tokens,
+                    })
+                    .is_ok()
+            };
             let out = seq.finish(reason, &self.g.tokenizer, &mut emit)?;
             let _ = events.send(Event::Done(out));
             return Ok(None);
@@ -338,6 +398,7 @@ impl Worker {
         }
         let pos: Vec<i64> = self.rows.iter().map(|r| (r.seq.len() - 1) as i64).collect();
         let past = std::mem::take(&mut self.past);
+        let started = std::time::Instant::now();
         let (mut logits, presents) = self.g.forward(b, ids, mask, pos, past)?;
         self.past = presents;
         self.time = t + 1;
@@ -352,7 +413,15 @@ impl Worker {
                 continue;
             }
             let events = &row.events;
-            let mut emit = |s: &str| events.send(Event::Text(s.to_owned())).is_ok();
+            let tokens = row.seq.generated_len() + 1;
+            let mut emit = |s: &str| {
+                events
+                    .send(Event::Text {
+                        text: s.to_owned(),
+                        tokens,
+                    })
+                    .is_ok()
+            };
             let done = row.seq.step(
                 &mut logits[i],
                 &self.g.tokenizer,
@@ -367,6 +436,12 @@ impl Worker {
         self.stats
             .tokens_generated
             .fetch_add(produced, Ordering::Relaxed);
+        self.observe(StepReport {
+            prefill: false,
+            batch: b,
+            took: started.elapsed(),
+            tokens: produced,
+        });
         if finished.is_empty() {
             return Ok(());
         }
@@ -387,7 +462,15 @@ impl Worker {
             if let Some(row) = old[i].take() {
                 self.reserved -= row.reserved;
                 let events = row.events;
-                let mut emit = |s: &str| events.send(Event::Text(s.to_owned())).is_ok();
+                let tokens = row.seq.generated_len();
+                let mut emit = |s: &str| {
+                    events
+                        .send(Event::Text {
+                            text: s.to_owned(),
+                            tokens,
+                        })
+                        .is_ok()
+                };
                 match row.seq.finish(reason, &self.g.tokenizer, &mut emit) {
                     Ok(out) => {
                         let _ = events.send(Event::Done(out));

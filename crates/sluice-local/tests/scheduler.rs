@@ -16,6 +16,7 @@ fn opts(max_batch: usize, queue_depth: usize, kv: usize) -> EngineOptions {
         queue_depth,
         kv_budget_tokens: kv,
         intra_threads: 1,
+        observer: None,
     }
 }
 
@@ -41,7 +42,7 @@ async fn collect(mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>) -> (String
     let mut text = String::new();
     while let Some(ev) = rx.recv().await {
         match ev {
-            Event::Text(t) => text.push_str(&t),
+            Event::Text { text: t, .. } => text.push_str(&t),
             Event::Done(out) => return (text, out),
             Event::Failed(e) => panic!("{e}"),
         }
