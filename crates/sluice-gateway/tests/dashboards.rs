@@ -54,7 +54,9 @@ fn yaml(a: &MockUpstream, b: &MockUpstream, head: &Path) -> String {
 providers:
   a: {{ base_url: {a}, max_retries: 1, retry_initial_backoff: 5ms }}
   b: {{ base_url: {b} }}
+  here: {{ kind: local, model: {models}/tiny-random-llama, threads: 1 }}
 models:
+  tiny: {{ provider: here }}
   small: {{ provider: a, pricing: {{ input: 0.15, output: 0.6 }} }}
   big: {{ provider: b, pricing: {{ input: 2.5, output: 10 }} }}
 router:
@@ -113,6 +115,13 @@ async fn traffic(gw: &sluice_testkit::gateway::Gateway, round: usize) {
         let _ = c.post(&url).json(&body).send().await.unwrap().bytes().await;
     }
     let _ = c.post(&url).body("{").send().await.unwrap();
+    // The local model, streamed and not.
+    for stream in [false, true] {
+        let mut body = chat_body("tiny", "hello there");
+        body["max_tokens"] = json!(8);
+        body["stream"] = json!(stream);
+        let _ = c.post(&url).json(&body).send().await.unwrap().bytes().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use ort::session::{Session, SessionInputValue};
 use ort::value::{DynValue, Tensor};
 use tokenizers::Tokenizer;
 
-use crate::detok::Detokenizer;
+use crate::detok::{ByteTable, Detokenizer};
 use crate::model::{model_file, open_session, DecoderInfo};
 use crate::sampler::{Sampler, SamplingParams};
 use crate::template::ChatTemplate;
@@ -59,6 +59,7 @@ pub struct Generator {
     pub info: DecoderInfo,
     pub tokenizer: Tokenizer,
     pub template: ChatTemplate,
+    pub(crate) byte_table: Option<std::sync::Arc<ByteTable>>,
 }
 
 impl Generator {
@@ -72,11 +73,13 @@ impl Generator {
             message: e.to_string(),
         })?;
         let template = ChatTemplate::from_model_dir(dir)?;
+        let byte_table = ByteTable::build(&tokenizer);
         Ok(Generator {
             session,
             info,
             tokenizer,
             template,
+            byte_table,
         })
     }
 
@@ -118,7 +121,7 @@ impl Generator {
         mask: Vec<i64>,
         positions: Vec<i64>,
         past: Vec<DynValue>,
-    ) -> Result<(Vec<Vec<f32>>, Vec<DynValue>), LocalError> {
+    ) -> Result<(Logits, Vec<DynValue>), LocalError> {
         let len = ids.len() / batch;
         let total = mask.len() / batch;
         let (b, l, t) = (batch as i64, len as i64, total as i64);
@@ -146,14 +149,10 @@ impl Generator {
             inputs.push((past_name(i).into(), v.into()));
         }
         let mut outputs = self.session.run(inputs).map_err(infer_err)?;
-        let (shape, data) = outputs["logits"]
-            .try_extract_tensor::<f32>()
-            .map_err(infer_err)?;
-        let vocab = *shape.last().unwrap_or(&0) as usize;
-        let per_row = data.len() / batch;
-        let logits = (0..batch)
-            .map(|r| data[(r + 1) * per_row - vocab..(r + 1) * per_row].to_vec())
-            .collect();
+        let value = outputs
+            .remove("logits")
+            .ok_or_else(|| LocalError::Inference("no output logits".into()))?;
+        let logits = Logits::new(value, batch)?;
         let mut presents = Vec::with_capacity(self.info.num_layers * 2);
         for i in 0..self.info.num_layers * 2 {
             let name = present_name(i);
@@ -174,7 +173,7 @@ impl Generator {
         mut on_text: impl FnMut(&str) -> bool,
     ) -> Result<GenOutput, LocalError> {
         let n = req.prompt_ids.len();
-        let mut seq = SeqState::new(req, &self.info)?;
+        let mut seq = SeqState::new(req, &self.info, self.byte_table.clone())?;
         let mut past = self.empty_past()?;
         let mut step_ids: Vec<i64> = req.prompt_ids.iter().map(|&t| i64::from(t)).collect();
         let mut total = n;
@@ -190,9 +189,8 @@ impl Generator {
                 std::mem::take(&mut past),
             )?;
             past = presents;
-            let mut logits = logits.remove(0);
             if let Some(reason) = seq.step(
-                &mut logits,
+                logits.row(0)?,
                 &self.tokenizer,
                 &self.info.eos_ids,
                 &mut on_text,
@@ -203,6 +201,43 @@ impl Generator {
             total += 1;
         };
         seq.finish(finish, &self.tokenizer, &mut on_text)
+    }
+}
+
+/// The `logits` output of one forward pass, read in place: each row's last position is
+/// handed to the sampler as a mutable slice (penalties edit it), never copied.
+pub(crate) struct Logits {
+    value: DynValue,
+    batch: usize,
+}
+
+impl Logits {
+    fn new(value: DynValue, batch: usize) -> Result<Logits, LocalError> {
+        let (shape, data) = value.try_extract_tensor::<f32>().map_err(infer_err)?;
+        let vocab = shape.last().copied().unwrap_or(0);
+        if vocab <= 0
+            || batch == 0
+            || data.len() % batch != 0
+            || data.len() / batch < vocab as usize
+        {
+            return Err(LocalError::Inference(format!(
+                "logits of shape {shape:?} do not fit a batch of {batch}"
+            )));
+        }
+        Ok(Logits { value, batch })
+    }
+
+    /// Row `r`'s logits at its last position.
+    pub(crate) fn row(&mut self, r: usize) -> Result<&mut [f32], LocalError> {
+        let (shape, data) = self
+            .value
+            .try_extract_tensor_mut::<f32>()
+            .map_err(infer_err)?;
+        let vocab = shape.last().copied().unwrap_or(0) as usize;
+        let per_row = data.len() / self.batch;
+        let end = (r + 1) * per_row;
+        data.get_mut(end - vocab..end)
+            .ok_or_else(|| LocalError::Inference(format!("no logits row {r}")))
     }
 }
 
@@ -239,7 +274,11 @@ pub(crate) struct SeqState {
 }
 
 impl SeqState {
-    pub(crate) fn new(req: &GenRequest, info: &DecoderInfo) -> Result<SeqState, LocalError> {
+    pub(crate) fn new(
+        req: &GenRequest,
+        info: &DecoderInfo,
+        bytes: Option<std::sync::Arc<ByteTable>>,
+    ) -> Result<SeqState, LocalError> {
         let n = req.prompt_ids.len();
         let ctx = info.context_window;
         if n == 0 || n >= ctx {
@@ -249,7 +288,7 @@ impl SeqState {
         }
         Ok(SeqState {
             sampler: Sampler::new(req.sampling.clone(), &req.prompt_ids, info.vocab_size),
-            detok: Detokenizer::new(),
+            detok: Detokenizer::with_table(bytes),
             text: String::new(),
             emitted: 0,
             generated: Vec::new(),

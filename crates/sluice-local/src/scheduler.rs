@@ -254,7 +254,7 @@ impl Worker {
     /// Runs a newcomer's prompt alone and samples its first token. `None` when it is
     /// already finished (or failed, or its client left).
     fn prefill(&mut self, job: Job, need: usize) -> Result<Option<(Row, SingleKv)>, LocalError> {
-        let mut seq = match SeqState::new(&job.req, &self.g.info) {
+        let mut seq = match SeqState::new(&job.req, &self.g.info, self.g.byte_table.clone()) {
             Ok(s) => s,
             Err(e) => {
                 let _ = job.events.send(Event::Failed(e));
@@ -268,7 +268,6 @@ impl Worker {
         let (mut logits, kv) =
             self.g
                 .forward(1, ids, vec![1i64; n], (0..n as i64).collect(), empty)?;
-        let mut logits = logits.remove(0);
         let events = job.events;
         let mut emit = |t: &str| {
             events
@@ -279,7 +278,7 @@ impl Worker {
                 .is_ok()
         };
         let done = seq.step(
-            &mut logits,
+            logits.row(0)?,
             &self.g.tokenizer,
             &self.g.info.eos_ids,
             &mut emit,
@@ -423,7 +422,7 @@ impl Worker {
                     .is_ok()
             };
             let done = row.seq.step(
-                &mut logits[i],
+                logits.row(i)?,
                 &self.g.tokenizer,
                 &self.g.info.eos_ids,
                 &mut emit,

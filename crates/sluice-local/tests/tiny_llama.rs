@@ -289,3 +289,39 @@ fn unservable_models_fail_naming_file_and_field() {
         .to_string();
     assert!(err.contains("model_int4.onnx"), "{err}");
 }
+
+#[test]
+fn byte_table_detokenizer_matches_the_tokenizers_decoder() {
+    use rand::{Rng, SeedableRng};
+    use sluice_local::detok::{ByteTable, Detokenizer};
+    let tok = tokenizers::Tokenizer::from_file(tiny().join("tokenizer.json")).unwrap();
+    let table = ByteTable::build(&tok);
+    assert!(table.is_some(), "SmolLM2's tokenizer decodes byte-level");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    for round in 0..50 {
+        // Random ids, and runs of ids that are single bytes (split characters) on purpose.
+        let ids: Vec<u32> = (0..200)
+            .map(|_| {
+                if round % 2 == 0 {
+                    rng.random_range(0..49_152)
+                } else {
+                    rng.random_range(0..300)
+                }
+            })
+            .collect();
+        let mut fast = Detokenizer::with_table(table.clone());
+        let mut slow = Detokenizer::new();
+        let (mut a, mut b) = (String::new(), String::new());
+        for &id in &ids {
+            a.push_str(&fast.push(&tok, id).unwrap());
+            b.push_str(&slow.push(&tok, id).unwrap());
+        }
+        a.push_str(&fast.flush(&tok).unwrap());
+        b.push_str(&slow.flush(&tok).unwrap());
+        let whole = tok.decode(&ids, false).unwrap();
+        assert_eq!(a, whole, "round {round}");
+        if !whole.contains('\u{FFFD}') {
+            assert_eq!(b, whole, "round {round}");
+        }
+    }
+}
