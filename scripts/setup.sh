@@ -11,9 +11,11 @@ if ! command -v cargo >/dev/null; then
 fi
 
 # Debian packages the tests use: a real Prometheus (and promtool) for the dashboard and
-# alert-rule tests, and a TrueType font for the evals plots.
+# alert-rule tests, redis-server for the shared rate-limit and budget tests, and a TrueType
+# font for the evals plots.
 need=()
 command -v prometheus >/dev/null || need+=(prometheus)
+command -v redis-server >/dev/null || need+=(redis-server)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -20,6 +20,28 @@ pub struct RawServer {
     /// writes apply once. `reload_debounce: 1s`
     #[serde(default = "defaults::reload_debounce", with = "humantime_serde")]
     pub reload_debounce: Duration,
+    /// Serve a non-loopback address with no `keys` configured (an open relay spending
+    /// your upstream keys). Without it, such a start is refused. `allow_unauthenticated: false`
+    #[serde(default)]
+    pub allow_unauthenticated: bool,
+    /// Environment variable holding the admin key for `/admin/*` (reload, keys); without
+    /// it the admin endpoints do not exist. `admin_key_env: SLUICE_ADMIN_KEY`
+    #[serde(default)]
+    pub admin_key_env: Option<String>,
+    /// Most messages in one request; more gets 400. `max_messages: 1000`
+    #[serde(default = "defaults::max_messages")]
+    pub max_messages: usize,
+    /// Largest text of one message, in bytes; larger gets 400. `max_message_bytes: 4194304`
+    #[serde(default = "defaults::max_message_bytes")]
+    pub max_message_bytes: usize,
+    /// Largest total size of request headers, in bytes; larger gets 431.
+    /// `max_header_bytes: 65536`
+    #[serde(default = "defaults::max_header_bytes")]
+    pub max_header_bytes: usize,
+    /// Longest a streamed response may run; then it ends with an error event.
+    /// `max_stream_duration: 30m`
+    #[serde(default = "defaults::max_stream_duration", with = "humantime_serde")]
+    pub max_stream_duration: Duration,
 }
 
 impl Default for RawServer {
@@ -28,8 +50,61 @@ impl Default for RawServer {
             max_body_bytes: defaults::max_body_bytes(),
             shutdown_grace: defaults::shutdown_grace(),
             reload_debounce: defaults::reload_debounce(),
+            allow_unauthenticated: false,
+            admin_key_env: None,
+            max_messages: defaults::max_messages(),
+            max_message_bytes: defaults::max_message_bytes(),
+            max_header_bytes: defaults::max_header_bytes(),
+            max_stream_duration: defaults::max_stream_duration(),
         }
     }
+}
+
+/// `keys.<id>:` — a gateway API key (virtual key). Clients send the plain key as
+/// `Authorization: Bearer …`; only its SHA-256 is stored here (`sluice keys create` prints
+/// both once). When any key is configured, requests without a valid one get 401.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKey {
+    /// `sha256:` and 64 hex digits. `hash: sha256:9f86d0…`
+    pub hash: String,
+    /// Who the key belongs to: the `tenant` label of the per-tenant metrics.
+    /// `tenant: search-team`
+    pub tenant: String,
+    /// Policies and models the key may ask for; empty: all. `allow: [auto, gpt-4o-mini]`
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// `rate_limit: {requests_per_minute: 600, tokens_per_minute: 200000}`
+    #[serde(default)]
+    pub rate_limit: Option<RawRateLimit>,
+    /// `budget: {usd: 50, period: month, on_exceeded: downgrade, downgrade_to: smollm2-360m}`
+    #[serde(default)]
+    pub budget: Option<RawBudget>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    #[serde(default)]
+    pub requests_per_minute: Option<u64>,
+    /// Prompt + completion tokens per minute, counted when requests end.
+    #[serde(default)]
+    pub tokens_per_minute: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBudget {
+    /// USD per period, from the same cost accounting as the metrics.
+    pub usd: f64,
+    /// `day` or `month` (UTC calendar periods).
+    #[serde(default = "defaults::budget_period")]
+    pub period: String,
+    /// `reject` (429) or `downgrade` (every request goes to `downgrade_to`).
+    #[serde(default = "defaults::on_exceeded")]
+    pub on_exceeded: String,
+    #[serde(default)]
+    pub downgrade_to: Option<String>,
 }
 
 /// `providers.<name>:` — an OpenAI-compatible API (`kind: upstream`, the default). A
@@ -78,6 +153,14 @@ pub struct RawProvider {
     /// `on_client_disconnect: drain`
     #[serde(default = "defaults::on_client_disconnect")]
     pub on_client_disconnect: String,
+    /// Circuit breaker: after this many requests in a row failed on this provider (after
+    /// its retries), it is skipped for `breaker_cooldown` and the fallback serves; then one
+    /// trial request decides. 0 disables. `breaker_failures: 5`
+    #[serde(default = "defaults::breaker_failures")]
+    pub breaker_failures: u32,
+    /// `breaker_cooldown: 30s`
+    #[serde(default = "defaults::breaker_cooldown", with = "humantime_serde")]
+    pub breaker_cooldown: Duration,
     /// Idle pooled connections kept per host. `pool_max_idle_per_host: 64`
     #[serde(default = "defaults::pool_max_idle_per_host")]
     pub pool_max_idle_per_host: usize,
@@ -366,6 +449,30 @@ pub(crate) mod defaults {
     }
     pub fn semantic_threshold() -> f64 {
         0.5
+    }
+    pub fn max_messages() -> usize {
+        1000
+    }
+    pub fn max_message_bytes() -> usize {
+        4 * 1024 * 1024
+    }
+    pub fn max_header_bytes() -> usize {
+        64 * 1024
+    }
+    pub fn max_stream_duration() -> Duration {
+        Duration::from_secs(30 * 60)
+    }
+    pub fn budget_period() -> String {
+        "month".into()
+    }
+    pub fn on_exceeded() -> String {
+        "reject".into()
+    }
+    pub fn breaker_failures() -> u32 {
+        5
+    }
+    pub fn breaker_cooldown() -> Duration {
+        Duration::from_secs(30)
     }
     pub fn local_max_batch() -> usize {
         16

@@ -8,7 +8,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::ConfigError;
-use crate::raw::{RawLocalProvider, RawModel, RawPolicy, RawProvider, RawRouter, RawServer};
+use crate::raw::{
+    RawKey, RawLocalProvider, RawModel, RawPolicy, RawProvider, RawRouter, RawServer,
+};
 
 /// A validated configuration. Cheap to share: the gateway holds it in an `Arc` and swaps the
 /// whole thing on reload.
@@ -22,6 +24,45 @@ pub struct Config {
     pub policies: BTreeMap<String, PolicyConfig>,
     /// Present when the config has a `router` section.
     pub router: Option<RouterConfig>,
+    /// Gateway API keys by id; empty: no authentication.
+    pub keys: BTreeMap<String, KeyConfig>,
+    /// Where rate-limit and budget counters live.
+    pub state: StateBackend,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateBackend {
+    /// In this process only.
+    Memory,
+    /// Shared by every replica pointing at the same Redis (`redis://…`).
+    Redis(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyConfig {
+    pub id: String,
+    /// SHA-256 of the plain key.
+    pub hash: [u8; 32],
+    pub tenant: String,
+    /// Empty: every policy and model.
+    pub allow: Vec<String>,
+    pub requests_per_minute: Option<u64>,
+    pub tokens_per_minute: Option<u64>,
+    pub budget: Option<Budget>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Budget {
+    pub usd: f64,
+    pub period: BudgetPeriod,
+    /// `Some(model)`: downgrade to it when exceeded; `None`: refuse with 429.
+    pub downgrade_to: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetPeriod {
+    Day,
+    Month,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +94,12 @@ pub struct ServerConfig {
     pub max_body_bytes: u64,
     pub shutdown_grace: Duration,
     pub reload_debounce: Duration,
+    pub allow_unauthenticated: bool,
+    pub admin_key_env: Option<String>,
+    pub max_messages: usize,
+    pub max_message_bytes: usize,
+    pub max_header_bytes: usize,
+    pub max_stream_duration: Duration,
 }
 
 /// Everything needed to build a provider's HTTP client. Compared on reload so that an
@@ -75,6 +122,9 @@ pub struct ProviderConfig {
     pub pool_idle_timeout: Duration,
     /// Keep reading a stream whose client left, for exact accounting (`drain`), or close it.
     pub drain_on_disconnect: bool,
+    /// Consecutive failed requests that open the circuit; 0: never.
+    pub breaker_failures: u32,
+    pub breaker_cooldown: Duration,
 }
 
 /// A local (in-process) model provider. Compared on reload: an unchanged one keeps its
@@ -192,7 +242,15 @@ impl PolicyConfig {
     }
 }
 
-const SECTIONS: &[&str] = &["server", "providers", "models", "policies", "router"];
+const SECTIONS: &[&str] = &[
+    "server",
+    "providers",
+    "models",
+    "policies",
+    "router",
+    "keys",
+    "state",
+];
 
 impl Config {
     /// Checks a parsed document (YAML after env overrides) and returns every problem found.
@@ -336,18 +394,68 @@ impl Config {
             }
         }
 
+        let raw_keys: BTreeMap<String, RawKey> = entries(top.get("keys"), "keys", &mut errors);
+        let mut keys = BTreeMap::new();
+        for (id, k) in raw_keys {
+            if let Some(key) = check_key(&id, k, &models, &policies, &mut errors) {
+                keys.insert(id, key);
+            }
+        }
+        let state = match top.get("state") {
+            None | Some(Value::Null) => StateBackend::Memory,
+            Some(Value::String(s)) if s == "memory" => StateBackend::Memory,
+            Some(Value::String(s)) if s.starts_with("redis://") || s.starts_with("rediss://") => {
+                StateBackend::Redis(s.clone())
+            }
+            Some(other) => {
+                errors.push(ConfigError::new(
+                    "state",
+                    format!("expected memory or a redis://host:port/db URL, got {other}"),
+                ));
+                StateBackend::Memory
+            }
+        };
+        if let Some(env) = &server.admin_key_env {
+            if env.is_empty() || env.contains('=') {
+                errors.push(ConfigError::new(
+                    "server.admin_key_env",
+                    format!("expected the name of an environment variable, got '{env}'"),
+                ));
+            }
+        }
+        for (field, v) in [
+            ("max_messages", server.max_messages),
+            ("max_message_bytes", server.max_message_bytes),
+            ("max_header_bytes", server.max_header_bytes),
+        ] {
+            if v == 0 {
+                errors.push(ConfigError::new(
+                    format!("server.{field}"),
+                    "must be greater than 0",
+                ));
+            }
+        }
+
         if errors.is_empty() {
             Ok(Config {
                 server: ServerConfig {
                     max_body_bytes: server.max_body_bytes,
                     shutdown_grace: server.shutdown_grace,
                     reload_debounce: server.reload_debounce,
+                    allow_unauthenticated: server.allow_unauthenticated,
+                    admin_key_env: server.admin_key_env,
+                    max_messages: server.max_messages,
+                    max_message_bytes: server.max_message_bytes,
+                    max_header_bytes: server.max_header_bytes,
+                    max_stream_duration: server.max_stream_duration,
                 },
                 providers,
                 locals,
                 models,
                 policies,
                 router,
+                keys,
+                state,
             })
         } else {
             Err(errors)
@@ -456,6 +564,114 @@ fn check_provider(
         pool_max_idle_per_host: p.pool_max_idle_per_host,
         pool_idle_timeout: p.pool_idle_timeout,
         drain_on_disconnect,
+        breaker_failures: p.breaker_failures,
+        breaker_cooldown: p.breaker_cooldown,
+    })
+}
+
+fn check_key(
+    id: &str,
+    k: RawKey,
+    models: &BTreeMap<String, ModelConfig>,
+    policies: &BTreeMap<String, PolicyConfig>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<KeyConfig> {
+    let before = errors.len();
+    let path = format!("keys.{id}");
+    let hash = k
+        .hash
+        .strip_prefix("sha256:")
+        .filter(|h| h.len() == 64)
+        .and_then(|h| {
+            let mut out = [0u8; 32];
+            for (i, b) in out.iter_mut().enumerate() {
+                *b = u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok()?;
+            }
+            Some(out)
+        });
+    if hash.is_none() {
+        errors.push(ConfigError::new(
+            format!("{path}.hash"),
+            "expected sha256: followed by 64 hex digits (as `sluice keys create` prints)",
+        ));
+    }
+    if k.tenant.is_empty() {
+        errors.push(ConfigError::new(
+            format!("{path}.tenant"),
+            "must not be empty",
+        ));
+    }
+    for (i, name) in k.allow.iter().enumerate() {
+        if !models.contains_key(name) && !policies.contains_key(name) {
+            errors.push(ConfigError::new(
+                format!("{path}.allow[{i}]"),
+                format!("'{name}' is neither a policy nor a model"),
+            ));
+        }
+    }
+    let rl = k.rate_limit.unwrap_or(crate::raw::RawRateLimit {
+        requests_per_minute: None,
+        tokens_per_minute: None,
+    });
+    let budget = k.budget.and_then(|b| {
+        if !(b.usd.is_finite() && b.usd >= 0.0) {
+            errors.push(ConfigError::new(
+                format!("{path}.budget.usd"),
+                format!("expected a non-negative amount of USD, got {}", b.usd),
+            ));
+        }
+        let period = match b.period.as_str() {
+            "day" => BudgetPeriod::Day,
+            "month" => BudgetPeriod::Month,
+            other => {
+                errors.push(ConfigError::new(
+                    format!("{path}.budget.period"),
+                    format!("unknown period '{other}', expected: day, month"),
+                ));
+                return None;
+            }
+        };
+        let downgrade_to = match b.on_exceeded.as_str() {
+            "reject" => None,
+            "downgrade" => match b.downgrade_to {
+                Some(m) if models.contains_key(&m) => Some(m),
+                Some(m) => {
+                    errors.push(ConfigError::new(
+                        format!("{path}.budget.downgrade_to"),
+                        format!("unknown model '{m}'{}", one_of(models.keys())),
+                    ));
+                    None
+                }
+                None => {
+                    errors.push(ConfigError::new(
+                        format!("{path}.budget.downgrade_to"),
+                        "required with on_exceeded: downgrade (usually the local model)",
+                    ));
+                    None
+                }
+            },
+            other => {
+                errors.push(ConfigError::new(
+                    format!("{path}.budget.on_exceeded"),
+                    format!("unknown value '{other}', expected: reject, downgrade"),
+                ));
+                None
+            }
+        };
+        Some(Budget {
+            usd: b.usd,
+            period,
+            downgrade_to,
+        })
+    });
+    (errors.len() == before).then(|| KeyConfig {
+        id: id.to_owned(),
+        hash: hash.unwrap_or_default(),
+        tenant: k.tenant,
+        allow: k.allow,
+        requests_per_minute: rl.requests_per_minute,
+        tokens_per_minute: rl.tokens_per_minute,
+        budget,
     })
 }
 

@@ -29,8 +29,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/admin/reload", post(admin_reload))
+        .route("/admin/keys", get(admin_keys))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            header_limit,
+        ))
         .with_state(state);
 
     api.layer(
@@ -70,11 +76,62 @@ pub fn router(state: Arc<AppState>) -> Router {
     )
 }
 
-async fn list_models(State(state): State<Arc<AppState>>) -> Json<ModelList> {
+/// The key on a request to an API endpoint other than chat (which counts failures itself).
+fn caller(
+    state: &AppState,
+    headers: &http::HeaderMap,
+) -> Result<Option<Arc<crate::auth::Caller>>, ApiError> {
+    state
+        .runtime
+        .load()
+        .keys
+        .authenticate(headers)
+        .map_err(|f| {
+            state
+                .metrics
+                .auth_failures
+                .with_label_values(&[f.reason()])
+                .inc();
+            f.to_error()
+        })
+}
+
+/// 431 for requests whose headers are larger than `server.max_header_bytes` in total.
+async fn header_limit(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limit = state.runtime.load().config.server.max_header_bytes;
+    let size: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if size > limit {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            sluice_api::ErrorBody::invalid_request(
+                format!("request headers are {size} bytes, more than this gateway's limit of {limit} (server.max_header_bytes)"),
+                None,
+                Some("headers_too_large"),
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+async fn list_models(State(state): State<Arc<AppState>>, headers: http::HeaderMap) -> Response {
+    let who = match caller(&state, &headers) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
     let rt = state.runtime.load();
     let cfg = &rt.config;
     let data = cfg
         .exposed_names()
+        .filter(|(name, _)| who.as_ref().is_none_or(|c| c.may_use(name)))
         .map(|(name, is_policy)| {
             let detail = if is_policy {
                 let p = &cfg.policies[name];
@@ -96,7 +153,7 @@ async fn list_models(State(state): State<Arc<AppState>>) -> Json<ModelList> {
             }
         })
         .collect();
-    Json(ModelList::new(data))
+    Json(ModelList::new(data)).into_response()
 }
 
 /// `POST /v1/route`: the decision for a chat completion body, without calling any model,
@@ -106,6 +163,10 @@ async fn route_only(
     headers: http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    let who = match caller(&state, &headers) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
     let runtime = state.runtime.load_full();
     if body.len() as u64 > runtime.config.server.max_body_bytes {
         return ApiError::body_too_large(runtime.config.server.max_body_bytes).into_response();
@@ -118,6 +179,9 @@ async fn route_only(
         let names: Vec<&str> = runtime.config.exposed_names().map(|(n, _)| n).collect();
         return ApiError::unknown_model(&req.model, &names).into_response();
     };
+    if let Some(c) = who.filter(|c| !c.may_use(&req.model)) {
+        return c.forbidden(&req.model).into_response();
+    }
     let Some(compiled) = runtime
         .policies
         .get(route.label)
@@ -177,6 +241,70 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     resp
+}
+
+/// Admin endpoints exist only when `server.admin_key_env` names a set variable, and answer
+/// only to that key; anything else gets the same 404 as an unknown path, so a scan cannot
+/// tell they are there.
+fn admin_allowed(state: &AppState, req_headers: &http::HeaderMap) -> bool {
+    let rt = state.runtime.load();
+    let Some(var) = rt.config.server.admin_key_env.as_deref() else {
+        return false;
+    };
+    let Ok(admin) = std::env::var(var) else {
+        return false;
+    };
+    !admin.is_empty()
+        && crate::auth::bearer(req_headers).is_some_and(|k| crate::auth::same_secret(k, &admin))
+}
+
+/// `POST /admin/reload`: re-reads the config now (as SIGHUP does).
+async fn admin_reload(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    if !admin_allowed(&state, req.headers()) {
+        return ApiError::not_found(req.method(), req.uri().path()).into_response();
+    }
+    let st = state.clone();
+    let applied = tokio::task::spawn_blocking(move || crate::reload::reload(&st))
+        .await
+        .unwrap_or(false);
+    let generation = state.runtime.load().generation;
+    let status = if applied {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (
+        status,
+        Json(serde_json::json!({"applied": applied, "config_generation": generation})),
+    )
+        .into_response()
+}
+
+/// `GET /admin/keys`: every key's id, tenant, permissions, limits and current spend; never
+/// the hashes.
+async fn admin_keys(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    if !admin_allowed(&state, req.headers()) {
+        return ApiError::not_found(req.method(), req.uri().path()).into_response();
+    }
+    let rt = state.runtime.load_full();
+    let mut keys = Vec::new();
+    for id in rt.config.keys.keys() {
+        let Ok(c) = rt.keys.caller_by_id(id) else {
+            continue;
+        };
+        let k = &c.key;
+        keys.push(serde_json::json!({
+            "id": k.id,
+            "tenant": k.tenant,
+            "allow": k.allow,
+            "requests_per_minute": k.requests_per_minute,
+            "tokens_per_minute": k.tokens_per_minute,
+            "budget_usd": k.budget.as_ref().map(|b| b.usd),
+            "on_exceeded": k.budget.as_ref().map(|b| b.downgrade_to.as_ref().map_or("reject".to_owned(), |m| format!("downgrade to {m}"))),
+            "spend_usd": state.limiter.spend_usd(&c).await,
+        }));
+    }
+    Json(serde_json::json!({"keys": keys})).into_response()
 }
 
 async fn not_found(req: Request) -> ApiError {

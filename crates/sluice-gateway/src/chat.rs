@@ -2,6 +2,7 @@
 //! of the chain in order, relay the first success (streamed or not), and account for the
 //! request exactly once however it ends.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -45,6 +46,21 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
     // One runtime for the whole request: a reload mid-request does not affect it.
     let runtime = state.runtime.load_full();
 
+    // Who is calling: before reading the body, any routing or any spend.
+    let caller = match runtime.keys.authenticate(&parts.headers) {
+        Ok(c) => c,
+        Err(f) => {
+            state
+                .metrics
+                .auth_failures
+                .with_label_values(&[f.reason()])
+                .inc();
+            return acct.fail(f.to_error());
+        }
+    };
+    acct.caller.clone_from(&caller);
+    acct.stream_limit = runtime.config.server.max_stream_duration;
+
     // Limits: refuse oversized bodies before reading them when the client says the size.
     let limit = runtime.config.server.max_body_bytes;
     if content_length(&parts.headers).is_some_and(|len| len > limit) {
@@ -62,12 +78,54 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
         Ok(c) => c,
         Err(e) => return acct.fail(ApiError::parse(&e)),
     };
+    if let Err(e) = check_sizes(&chat, &runtime.config.server) {
+        return acct.fail(e);
+    }
 
     // Route.
-    let Some(route) = policy::resolve(&runtime.config, &chat.model) else {
+    let Some(mut route) = policy::resolve(&runtime.config, &chat.model) else {
         let names: Vec<&str> = runtime.config.exposed_names().map(|(n, _)| n).collect();
         return acct.fail(ApiError::unknown_model(&chat.model, &names));
     };
+    // The key's permissions, rate limits and budget.
+    if let Some(c) = &caller {
+        let tenant = c.key.tenant.as_str();
+        let outcome = |o: &str| {
+            state
+                .metrics
+                .tenant_requests
+                .with_label_values(&[tenant, o])
+                .inc();
+        };
+        if !c.may_use(&chat.model) {
+            outcome("forbidden_model");
+            return acct.fail(c.forbidden(&chat.model));
+        }
+        match state.limiter.admit(c, &state.metrics).await {
+            Err(e) => {
+                outcome(if e.body.error.code.as_deref() == Some("budget_exceeded") {
+                    "budget_rejected"
+                } else {
+                    "rate_limited"
+                });
+                return acct.fail(e);
+            }
+            Ok(adm) => match adm
+                .downgrade_to
+                .and_then(|m| policy::resolve(&runtime.config, &m))
+            {
+                Some(mut down) => {
+                    outcome("budget_downgraded");
+                    down.reason = format!(
+                        "budget of key {} reached: downgraded to {}",
+                        c.key.id, down.label
+                    );
+                    route = down;
+                }
+                None => outcome("allowed"),
+            },
+        }
+    }
     acct.policy = route.label.to_owned();
     acct.span.record("policy", route.label);
     let stream = chat.is_stream();
@@ -211,6 +269,33 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
         let Some(provider) = runtime.providers.get(&model.provider) else {
             continue;
         };
+        let pc = provider.config();
+        let breaker = state.breakers.get(
+            provider.name(),
+            pc.breaker_failures,
+            pc.breaker_cooldown,
+            &state.metrics,
+        );
+        if !breaker.allow() {
+            let why = format!(
+                "{}: circuit open for provider {}",
+                model.name,
+                provider.name()
+            );
+            if let Some(next) = chain.get(i) {
+                state
+                    .metrics
+                    .fallbacks
+                    .with_label_values(&[route.label, &model.name, &next.name])
+                    .inc();
+                reason = format!(
+                    "{reason}; {} skipped (circuit open), fell back to {}",
+                    model.name, next.name
+                );
+            }
+            failures.push(why);
+            continue;
+        }
         // Label and price the request with the model being tried, so one the client abandons
         // mid-call is still attributed to it.
         acct.route = model.name.clone();
@@ -231,6 +316,11 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
                 .upstream_errors
                 .with_label_values(&[provider.name(), kind])
                 .inc();
+        }
+        match &result {
+            Ok(_) => breaker.success(),
+            Err(e) if e.is_client_error() => breaker.success(),
+            Err(_) => breaker.failure(),
         }
         match result {
             Ok(resp) => return acct.relay(resp, &model.name, &reason, score, strip_usage),
@@ -276,6 +366,62 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
     })
 }
 
+/// Ends a response stream that runs longer than `server.max_stream_duration` with one
+/// OpenAI-shaped error event. The inner stream is dropped, which accounts for it the way a
+/// client leaving does (the upstream drained or cancelled per the provider's setting).
+struct Deadline<S> {
+    inner: Option<std::pin::Pin<Box<S>>>,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<S> Deadline<S> {
+    fn new(limit: std::time::Duration, inner: S) -> Deadline<S> {
+        let at = tokio::time::Instant::now()
+            .checked_add(limit)
+            .unwrap_or_else(|| {
+                tokio::time::Instant::now() + std::time::Duration::from_secs(86_400 * 365)
+            });
+        Deadline {
+            inner: Some(Box::pin(inner)),
+            sleep: Box::pin(tokio::time::sleep_until(at)),
+        }
+    }
+}
+
+impl<S, E> futures_util::Stream for Deadline<S>
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>>,
+{
+    type Item = Result<Bytes, E>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        if let Poll::Ready(item) = inner.as_mut().poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        if self.sleep.as_mut().poll(cx).is_ready() {
+            self.inner = None;
+            tracing::warn!("stream cut at server.max_stream_duration");
+            let body = sluice_api::ErrorBody::new(
+                "the response stream ran longer than this gateway allows (server.max_stream_duration)",
+                "server_error",
+                None,
+                Some("stream_too_long"),
+            );
+            let mut out = sluice_api::sse::frame_data(&body.to_json()).to_vec();
+            out.extend_from_slice(b"data: [DONE]\n\n");
+            return Poll::Ready(Some(Ok(Bytes::from(out))));
+        }
+        Poll::Pending
+    }
+}
+
 /// Which local model answered, for headers and the response's `model` field.
 struct LocalServed<'a> {
     name: &'a str,
@@ -297,6 +443,10 @@ struct Accounting {
     baseline: Option<TokenPrices>,
     /// Prompt text size, to estimate tokens when the upstream reports no usage.
     prompt_bytes: usize,
+    /// The key the request authenticated with: its counters and tenant metrics.
+    caller: Option<Arc<crate::auth::Caller>>,
+    /// `server.max_stream_duration`.
+    stream_limit: std::time::Duration,
     /// Set once recorded; a guard dropped unrecorded (the client left before an answer, so
     /// the handler future was dropped) records itself as `client_gone`.
     recorded: bool,
@@ -330,6 +480,8 @@ impl Accounting {
             price: TokenPrices::default(),
             baseline: None,
             prompt_bytes: 0,
+            caller: None,
+            stream_limit: std::time::Duration::MAX,
             recorded: false,
         }
     }
@@ -363,16 +515,20 @@ impl Accounting {
                 model: served.name.to_owned(),
                 include_usage,
             };
-            Body::from_stream(LocalStream::new(rx, writer, prompt_tokens, move |end| {
-                if let Some(first) = end.first_token_at {
-                    self.state
-                        .metrics
-                        .time_to_first_token
-                        .with_label_values(&[&self.policy, &self.route])
-                        .observe(first.saturating_duration_since(self.start).as_secs_f64());
-                }
-                self.finish(200, end.outcome, Some(end.usage), Some(end.content_bytes));
-            }))
+            let limit = self.stream_limit;
+            Body::from_stream(Deadline::new(
+                limit,
+                LocalStream::new(rx, writer, prompt_tokens, move |end| {
+                    if let Some(first) = end.first_token_at {
+                        self.state
+                            .metrics
+                            .time_to_first_token
+                            .with_label_values(&[&self.policy, &self.route])
+                            .observe(first.saturating_duration_since(self.start).as_secs_f64());
+                    }
+                    self.finish(200, end.outcome, Some(end.usage), Some(end.content_bytes));
+                }),
+            ))
         } else {
             match local::collect(rx).await {
                 Ok(out) => {
@@ -456,28 +612,38 @@ impl Accounting {
                 drain_on_disconnect,
             } => {
                 let status = up.status.as_u16();
-                Body::from_stream(Relay::new(
-                    first,
-                    rest,
-                    idle_timeout,
-                    strip_usage,
-                    drain_on_disconnect,
-                    move |summary| {
-                        let outcome = match summary.end {
-                            StreamEnd::Completed => "completed",
-                            StreamEnd::UpstreamFailed(_) => "stream_failed",
-                            StreamEnd::IdleTimeout => "stream_timeout",
-                            StreamEnd::ClientGone => "client_gone",
-                        };
-                        if let Some(first) = summary.first_byte_at {
-                            self.state
-                                .metrics
-                                .time_to_first_token
-                                .with_label_values(&[&self.policy, &self.route])
-                                .observe(first.saturating_duration_since(self.start).as_secs_f64());
-                        }
-                        self.finish(status, outcome, summary.usage, Some(summary.content_bytes));
-                    },
+                Body::from_stream(Deadline::new(
+                    self.stream_limit,
+                    Relay::new(
+                        first,
+                        rest,
+                        idle_timeout,
+                        strip_usage,
+                        drain_on_disconnect,
+                        move |summary| {
+                            let outcome = match summary.end {
+                                StreamEnd::Completed => "completed",
+                                StreamEnd::UpstreamFailed(_) => "stream_failed",
+                                StreamEnd::IdleTimeout => "stream_timeout",
+                                StreamEnd::ClientGone => "client_gone",
+                            };
+                            if let Some(first) = summary.first_byte_at {
+                                self.state
+                                    .metrics
+                                    .time_to_first_token
+                                    .with_label_values(&[&self.policy, &self.route])
+                                    .observe(
+                                        first.saturating_duration_since(self.start).as_secs_f64(),
+                                    );
+                            }
+                            self.finish(
+                                status,
+                                outcome,
+                                summary.usage,
+                                Some(summary.content_bytes),
+                            );
+                        },
+                    ),
                 ))
             }
         };
@@ -538,6 +704,19 @@ impl Accounting {
             }
             let cost = self.price.cost(t);
             m.cost.add(&labels, cost);
+            if let Some(c) = &self.caller {
+                let tenant = [c.key.tenant.as_str()];
+                m.tenant_tokens
+                    .with_label_values(&tenant)
+                    .inc_by(t.prompt + t.completion);
+                m.tenant_cost.add(&tenant, cost);
+                if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                    let (limiter, c) = (self.state.limiter.clone(), c.clone());
+                    rt.spawn(
+                        async move { limiter.record(&c, t.prompt + t.completion, cost).await },
+                    );
+                }
+            }
             m.baseline_cost
                 .add(&labels, self.baseline.map_or(cost, |b| b.cost(t)));
         }
@@ -566,6 +745,46 @@ impl Accounting {
             "request finished"
         );
     }
+}
+
+/// The server's limits on message count and size (the body size is checked while reading).
+fn check_sizes(
+    chat: &ChatCompletionRequest,
+    limits: &sluice_config::ServerConfig,
+) -> Result<(), ApiError> {
+    let bad = |param: String, message: String| {
+        ApiError::new(
+            http::StatusCode::BAD_REQUEST,
+            sluice_api::ErrorBody::invalid_request(
+                message,
+                Some(&param),
+                Some("request_too_large"),
+            ),
+        )
+    };
+    if chat.messages.len() > limits.max_messages {
+        return Err(bad(
+            "messages".into(),
+            format!(
+                "{} messages is more than this gateway's limit of {} (server.max_messages)",
+                chat.messages.len(),
+                limits.max_messages
+            ),
+        ));
+    }
+    for (i, m) in chat.messages.iter().enumerate() {
+        let len = m.content.as_ref().map_or(0, |c| c.text().len());
+        if len > limits.max_message_bytes {
+            return Err(bad(
+                format!("messages[{i}].content"),
+                format!(
+                    "message {i} has {len} bytes of text, more than this gateway's limit of {} (server.max_message_bytes)",
+                    limits.max_message_bytes
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {

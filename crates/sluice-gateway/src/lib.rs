@@ -10,8 +10,11 @@
 //! - [`error`]: the one place errors become statuses and OpenAI-shaped bodies.
 
 pub mod app;
+pub mod auth;
+pub mod breaker;
 pub mod chat;
 pub mod error;
+pub mod limits;
 pub mod local;
 pub mod models;
 pub mod policy;

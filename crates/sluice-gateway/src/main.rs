@@ -103,11 +103,30 @@ enum Command {
         #[command(subcommand)]
         action: ModelsAction,
     },
+    /// Gateway API keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Validate a config file (with SLUICE__… environment overrides applied) and list every
     /// error found, each with its field path. Exits 1 when there is any.
     CheckConfig {
         /// The YAML file to check.
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Make a new key: prints the plain key once (give it to the client) and the config
+    /// entry holding only its SHA-256 (paste it under `keys:`).
+    Create {
+        /// The key's id in the config (`keys.<id>`).
+        #[arg(long)]
+        id: String,
+        /// Tenant label for metrics; defaults to the id.
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -165,6 +184,9 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Keys {
+            action: KeysAction::Create { id, tenant },
+        } => keys_create(&id, tenant),
         Command::Models {
             action:
                 ModelsAction::Pull {
@@ -395,6 +417,17 @@ fn models_pull(
         println!("{line}");
     }
     Ok(())
+}
+
+/// Prints a new key once, and the config entry that holds only its hash.
+#[allow(clippy::print_stdout)]
+fn keys_create(id: &str, tenant: Option<String>) -> ExitCode {
+    let key = sluice_gateway::auth::generate_key();
+    let hash = sluice_gateway::auth::hex(&sluice_gateway::auth::hash_key(&key));
+    let tenant = tenant.unwrap_or_else(|| id.to_owned());
+    println!("key (shown once; the gateway stores only its hash):\n  {key}\n");
+    println!("config entry:\nkeys:\n  {id}:\n    hash: sha256:{hash}\n    tenant: {tenant}");
+    ExitCode::SUCCESS
 }
 
 /// One chat turn through the same path the gateway uses for `kind: local` targets: chat

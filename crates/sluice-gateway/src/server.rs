@@ -23,6 +23,17 @@ pub struct ServeOptions {
 /// to finish before the process exits.
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let config = sluice_config::load(&opts.source)?;
+    // Without keys, anyone who can reach the port spends the upstream keys: only on
+    // loopback unless the operator says otherwise.
+    if !opts.listen.ip().is_loopback()
+        && config.keys.is_empty()
+        && !config.server.allow_unauthenticated
+    {
+        anyhow::bail!(
+            "refusing to listen on {} with no API keys configured: anyone who can reach it could spend your upstream keys. Add `keys` (see `sluice keys create`), listen on 127.0.0.1, or set server.allow_unauthenticated: true",
+            opts.listen
+        );
+    }
     let metrics = Arc::new(sluice_telemetry::Metrics::new()?);
     let ctx = BuildContext::new(&opts.source, metrics);
     let build_ctx = ctx.clone();
@@ -30,7 +41,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let runtime =
         tokio::task::spawn_blocking(move || Runtime::build(Arc::new(config), None, &build_ctx))
             .await??;
-    let state = AppState::new(runtime, opts.source, ctx);
+    let state = AppState::new(runtime, opts.source, ctx)?;
     crate::reload::spawn(state.clone(), opts.watch)?;
 
     let listener = TcpListener::bind(opts.listen)

@@ -10,6 +10,9 @@ use sluice_config::{Config, Source};
 use sluice_telemetry::Metrics;
 use sluice_upstream::Provider;
 
+use crate::auth::KeyRing;
+use crate::breaker::Breakers;
+use crate::limits::Limiter;
 use crate::local::LocalTarget;
 use crate::routing::{self, CompiledPolicy, LoadedHead, RouterRuntime};
 
@@ -24,6 +27,7 @@ pub struct Runtime {
     pub router: Option<Arc<RouterRuntime>>,
     pub heads: HashMap<String, LoadedHead>,
     pub policies: HashMap<String, Arc<CompiledPolicy>>,
+    pub keys: KeyRing,
     /// Increments on every applied reload; shown by `/readyz`.
     pub generation: u64,
 }
@@ -103,7 +107,17 @@ impl Runtime {
             previous.map_or(&empty, |p| &p.heads),
         )?;
         let policies = routing::compile_policies(&config, router.as_ref(), &heads, &locals)?;
+        let keys = KeyRing::new(&config);
+        for k in config.keys.values() {
+            if let Some(b) = &k.budget {
+                ctx.metrics
+                    .tenant_budget
+                    .with_label_values(&[&k.tenant, &k.id])
+                    .set(b.usd);
+            }
+        }
         Ok(Runtime {
+            keys,
             config,
             providers,
             locals,
@@ -126,11 +140,22 @@ pub struct AppState {
     pub draining: AtomicBool,
     /// Unix time at start-up, reported as `created` in `/v1/models`.
     pub started_unix: u64,
+    /// Rate-limit and budget counters (in memory or Redis), for the whole process: a reload
+    /// does not reset spend.
+    pub limiter: Arc<Limiter>,
+    pub breakers: Breakers,
 }
 
 impl AppState {
-    pub fn new(runtime: Runtime, source: Source, build: BuildContext) -> Arc<AppState> {
-        Arc::new(AppState {
+    pub fn new(
+        runtime: Runtime,
+        source: Source,
+        build: BuildContext,
+    ) -> anyhow::Result<Arc<AppState>> {
+        let limiter = Arc::new(Limiter::new(&runtime.config.state, build.metrics.clone())?);
+        Ok(Arc::new(AppState {
+            limiter,
+            breakers: Breakers::default(),
             runtime: ArcSwap::from_pointee(runtime),
             metrics: build.metrics.clone(),
             source,
@@ -139,7 +164,7 @@ impl AppState {
             started_unix: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
-        })
+        }))
     }
 
     pub fn is_draining(&self) -> bool {

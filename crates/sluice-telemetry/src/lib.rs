@@ -9,8 +9,8 @@ pub mod pricing;
 pub mod usd;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Buckets for whole requests: LLM calls range from milliseconds (cache, local) to minutes.
@@ -65,6 +65,20 @@ pub struct Metrics {
     pub local_generated_tokens: IntCounterVec,
     /// Requests the local model refused at admission (queue full, larger than the KV budget).
     pub local_rejected: IntCounterVec,
+    /// Requests refused before anything else: no key, or an unknown one.
+    pub auth_failures: IntCounterVec,
+    /// Requests by tenant (from config) and what the limits made of them.
+    pub tenant_requests: IntCounterVec,
+    pub tenant_tokens: IntCounterVec,
+    pub tenant_cost: usd::UsdCounterVec,
+    /// Configured budget, and spend in the current budget period (as last read).
+    pub tenant_budget: GaugeVec,
+    pub tenant_spend: GaugeVec,
+    /// 1 while the shared counter store answers (always 1 for `memory`).
+    pub state_backend_up: IntGaugeVec,
+    /// 0 closed, 1 open, 2 half-open.
+    pub circuit_state: IntGaugeVec,
+    pub circuit_opened: IntCounterVec,
     /// (name, help) of every registered family, in registration order: the source of the
     /// README's metrics reference (a test keeps the two in step).
     families: Vec<(String, String)>,
@@ -261,6 +275,67 @@ impl Metrics {
             ),
             &["provider", "reason"],
         )?;
+        let auth_failures = IntCounterVec::new(
+            Opts::new(
+                "sluice_auth_failures_total",
+                "Requests refused for a missing or unknown API key, by reason",
+            ),
+            &["reason"],
+        )?;
+        let tenant_requests = IntCounterVec::new(
+            Opts::new(
+                "sluice_tenant_requests_total",
+                "Requests by tenant and outcome (allowed, forbidden_model, rate_limited, budget_rejected, budget_downgraded)",
+            ),
+            &["tenant", "outcome"],
+        )?;
+        let tenant_tokens = IntCounterVec::new(
+            Opts::new(
+                "sluice_tenant_tokens_total",
+                "Prompt and completion tokens by tenant",
+            ),
+            &["tenant"],
+        )?;
+        let tenant_cost = usd::UsdCounterVec::new(
+            "sluice_tenant_cost_usd_total",
+            "Cost of requests by tenant in USD",
+            &["tenant"],
+        )?;
+        let tenant_budget = GaugeVec::new(
+            Opts::new(
+                "sluice_tenant_budget_usd",
+                "Configured budget per period by tenant and key",
+            ),
+            &["tenant", "key"],
+        )?;
+        let tenant_spend = GaugeVec::new(
+            Opts::new(
+                "sluice_tenant_spend_usd",
+                "Spend in the current budget period by tenant and key (as last read from the counter store)",
+            ),
+            &["tenant", "key"],
+        )?;
+        let state_backend_up = IntGaugeVec::new(
+            Opts::new(
+                "sluice_state_backend_up",
+                "1 while the rate-limit and budget counter store answers; 0 while serving from local counters",
+            ),
+            &["backend"],
+        )?;
+        let circuit_state = IntGaugeVec::new(
+            Opts::new(
+                "sluice_circuit_state",
+                "Circuit breaker per provider: 0 closed, 1 open, 2 half-open",
+            ),
+            &["provider"],
+        )?;
+        let circuit_opened = IntCounterVec::new(
+            Opts::new(
+                "sluice_circuit_opened_total",
+                "Times a provider's circuit breaker opened",
+            ),
+            &["provider"],
+        )?;
         reg(&registry, &mut families, cost.clone())?;
         reg(&registry, &mut families, baseline_cost.clone())?;
         reg(&registry, &mut families, tokens.clone())?;
@@ -279,6 +354,15 @@ impl Metrics {
         reg(&registry, &mut families, local_step_duration.clone())?;
         reg(&registry, &mut families, local_generated_tokens.clone())?;
         reg(&registry, &mut families, local_rejected.clone())?;
+        reg(&registry, &mut families, auth_failures.clone())?;
+        reg(&registry, &mut families, tenant_requests.clone())?;
+        reg(&registry, &mut families, tenant_tokens.clone())?;
+        reg(&registry, &mut families, tenant_cost.clone())?;
+        reg(&registry, &mut families, tenant_budget.clone())?;
+        reg(&registry, &mut families, tenant_spend.clone())?;
+        reg(&registry, &mut families, state_backend_up.clone())?;
+        reg(&registry, &mut families, circuit_state.clone())?;
+        reg(&registry, &mut families, circuit_opened.clone())?;
         reg(&registry, &mut families, requests.clone())?;
         reg(&registry, &mut families, request_duration.clone())?;
         reg(&registry, &mut families, upstream_retries.clone())?;
@@ -321,6 +405,15 @@ impl Metrics {
             local_step_duration,
             local_generated_tokens,
             local_rejected,
+            auth_failures,
+            tenant_requests,
+            tenant_tokens,
+            tenant_cost,
+            tenant_budget,
+            tenant_spend,
+            state_backend_up,
+            circuit_state,
+            circuit_opened,
             families,
         })
     }
