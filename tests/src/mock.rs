@@ -15,7 +15,9 @@
 //! instance's default script applies. Steps:
 //! `ok`, `status:CODE`, `hang`, `slow:MS` (wait, then ok), `break:N` (stream N content chunks,
 //! then cut the connection), `stall:N` (stream N chunks, then go silent), `close` (drop the
-//! connection without answering), `garbage` (200 with a body that is not JSON / not SSE).
+//! connection without answering), `garbage` (200 with a body that is not JSON / not SSE),
+//! `nousage` (an answer with no usage at all, also on streams that asked for it), `noisy`
+//! (a stream with keep-alive comments and unknown SSE fields between its events).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -87,10 +89,33 @@ impl MockUpstream {
             .await
             .expect("bind mock upstream");
         let addr = listener.local_addr().expect("local addr");
+        // Like a real API server: small SSE chunks leave at once, not after a delayed ACK.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
         MockUpstream { addr, shared, task }
+    }
+
+    /// Starts a mock on its own single-threaded runtime thread, like a separate server
+    /// (for load tools, so the mock does not share the load generator's runtime). Lives
+    /// as long as the process.
+    pub fn spawn_on_own_thread() -> SocketAddr {
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("mock runtime");
+            rt.block_on(async move {
+                let mock = MockUpstream::start().await;
+                let _ = addr_tx.send(mock.addr);
+                std::future::pending::<()>().await;
+            });
+        });
+        addr_rx.recv().expect("mock upstream started")
     }
 
     /// `http://127.0.0.1:PORT/v1`, as a provider's `base_url`.
@@ -324,6 +349,8 @@ async fn chat(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             &d,
             Some(Cut::Stall(arg.unwrap_or(1) as usize)),
         ),
+        "nousage" => complete(&shared, &body, &d, Some(Cut::NoUsage)),
+        "noisy" => complete(&shared, &body, &d, Some(Cut::Noisy)),
         _ => complete(&shared, &body, &d, None),
     }
 }
@@ -331,6 +358,8 @@ async fn chat(State(shared): State<Arc<Shared>>, req: Request) -> Response {
 enum Cut {
     Break(usize),
     Stall(usize),
+    NoUsage,
+    Noisy,
 }
 
 fn error_response(code: u16, message: &str, retry_after: Option<&str>) -> Response {
@@ -372,13 +401,19 @@ fn complete(shared: &Arc<Shared>, body: &Value, d: &Directive, cut: Option<Cut>)
     });
     let created = 1_700_000_000u64;
     let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let no_usage = matches!(cut, Some(Cut::NoUsage));
     if !stream {
-        let resp = json!({
+        let mut resp = json!({
             "id": id, "object": "chat.completion", "created": created, "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": words.concat(), "refusal": null},
                           "logprobs": null, "finish_reason": finish}],
             "usage": usage_json, "system_fingerprint": "fp_mock"
         });
+        if no_usage {
+            if let Some(o) = resp.as_object_mut() {
+                o.remove("usage");
+            }
+        }
         let bytes = Bytes::from(resp.to_string());
         lock(&shared.billed).push(usage);
         lock(&shared.responses).push(bytes.clone());
@@ -390,10 +425,11 @@ fn complete(shared: &Arc<Shared>, body: &Value, d: &Directive, cut: Option<Cut>)
             .unwrap_or_default();
     }
 
-    let include_usage = body
-        .pointer("/stream_options/include_usage")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let include_usage = !no_usage
+        && body
+            .pointer("/stream_options/include_usage")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
     let chunk = |delta: Value, finish: Value| {
         let mut c = json!({
             "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
@@ -421,6 +457,19 @@ fn complete(shared: &Arc<Shared>, body: &Value, d: &Directive, cut: Option<Cut>)
         events.push(Bytes::from(format!("data: {c}\n\n")));
     }
     events.push(Bytes::from_static(b"data: [DONE]\n\n"));
+    if matches!(cut, Some(Cut::Noisy)) {
+        // Lines a conforming SSE reader ignores, between every two events.
+        let noise = [
+            &b": keep-alive\n\n"[..],
+            b"event: ping\nid: 7\nretry: 1000\n\n",
+            b"x-unknown-field\n\n",
+        ];
+        events = events
+            .into_iter()
+            .enumerate()
+            .flat_map(|(i, e)| [e, Bytes::from_static(noise[i % noise.len()])])
+            .collect();
+    }
 
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(1);
     let shared = shared.clone();

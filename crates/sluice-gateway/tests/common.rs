@@ -118,3 +118,20 @@ pub async fn metric_value(gw: &Gateway, series: &str) -> Option<f64> {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
 }
+
+/// What the mock's billed usage costs at `p`, exactly (pico-USD).
+pub fn billed_cost(
+    billed: &[sluice_testkit::mock::Billed],
+    p: sluice_telemetry::pricing::TokenPrices,
+) -> u128 {
+    billed
+        .iter()
+        .map(|b| {
+            p.cost(sluice_telemetry::pricing::Tokens {
+                prompt: b.prompt_tokens,
+                cached: 0,
+                completion: b.completion_tokens,
+            })
+        })
+        .sum()
+}

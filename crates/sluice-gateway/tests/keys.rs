@@ -510,7 +510,14 @@ policies:
 #[test]
 fn keys_create_prints_a_key_and_only_its_hash_for_the_config() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["keys", "create", "--id", "search", "--tenant", "search-team"])
+        .args([
+            "keys",
+            "create",
+            "--id",
+            "search",
+            "--tenant",
+            "search-team",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{json, Value};
-use sluice_telemetry::pricing::{to_usd, TokenPrices, Tokens};
+use sluice_telemetry::pricing::{to_usd, TokenPrices};
 use sluice_testkit::mock::{Billed, MockUpstream};
 
 fn yaml(a: &MockUpstream, b: &MockUpstream) -> String {
@@ -84,19 +84,6 @@ async fn stream_usage_is_requested_upstream_and_stripped_for_the_client() {
         metric_value(&gw, r#"sluice_usage_estimated_total{model="small"}"#).await,
         None
     );
-}
-
-fn total(billed: &[Billed], p: TokenPrices) -> u128 {
-    billed
-        .iter()
-        .map(|b| {
-            p.cost(Tokens {
-                prompt: b.prompt_tokens,
-                cached: 0,
-                completion: b.completion_tokens,
-            })
-        })
-        .sum()
 }
 
 #[tokio::test]
@@ -174,19 +161,19 @@ async fn metrics_reconcile_exactly_with_upstream_usage() {
     for (series, want) in [
         (
             r#"sluice_cost_usd_total{model="small",policy="auto"}"#,
-            total(&billed_a, small),
+            billed_cost(&billed_a, small),
         ),
         (
             r#"sluice_cost_usd_total{model="big",policy="auto"}"#,
-            total(&billed_b, big),
+            billed_cost(&billed_b, big),
         ),
         (
             r#"sluice_baseline_cost_usd_total{model="small",policy="auto"}"#,
-            total(&billed_a, big),
+            billed_cost(&billed_a, big),
         ),
         (
             r#"sluice_baseline_cost_usd_total{model="big",policy="auto"}"#,
-            total(&billed_b, big),
+            billed_cost(&billed_b, big),
         ),
     ] {
         assert_eq!(

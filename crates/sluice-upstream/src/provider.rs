@@ -189,6 +189,14 @@ impl Provider {
                         body,
                     });
                 }
+                // A 200 that is not a JSON object (an HTML error page from a proxy, a
+                // truncated body) is the upstream's failure, not an answer to relay.
+                if !is_json_object(&body) {
+                    return Err(UpstreamError::Protocol {
+                        provider: self.config.name.clone(),
+                        message: "answered 200 with a body that is not a JSON object".into(),
+                    });
+                }
                 return Ok(UpstreamResponse {
                     status,
                     headers,
@@ -211,6 +219,13 @@ impl Provider {
                     }
                 }
             };
+            if !looks_like_sse(&first) {
+                return Err(UpstreamError::Protocol {
+                    provider: self.config.name.clone(),
+                    message: "answered a stream request with something that is not an event stream"
+                        .into(),
+                });
+            }
             Ok(UpstreamResponse {
                 status,
                 headers,
@@ -320,5 +335,46 @@ mod tests {
             None
         );
         assert!(mk("retry-after", "1").is_retryable());
+    }
+}
+
+fn is_json_object(body: &[u8]) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+}
+
+/// Whether a stream's first bytes start with an SSE field line (`data:`, a `:` comment,
+/// `event:`, `id:`, `retry:`), after an optional byte-order mark and blank lines.
+fn looks_like_sse(first: &[u8]) -> bool {
+    let b = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(first);
+    let start = b
+        .iter()
+        .position(|c| !matches!(c, b'\r' | b'\n'))
+        .unwrap_or(b.len());
+    let b = &b[start..];
+    if b.is_empty() {
+        return true;
+    }
+    [&b"data"[..], b":", b"event", b"id", b"retry"]
+        .iter()
+        .any(|f| b.starts_with(f) || f.starts_with(b))
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+
+    #[test]
+    fn body_shapes() {
+        assert!(is_json_object(b" {\"a\": 1}"));
+        assert!(!is_json_object(b"<html>"));
+        assert!(!is_json_object(b"{\"a\": "));
+        assert!(!is_json_object(b"[1]"));
+        assert!(looks_like_sse(b"data: {}\n\n"));
+        assert!(looks_like_sse(b": keep-alive\n\n"));
+        assert!(looks_like_sse(b"\n\nevent: x\n"));
+        assert!(looks_like_sse(b"da"), "a first chunk may end mid-word");
+        assert!(!looks_like_sse(b"<html>this is not json"));
+        assert!(!looks_like_sse(b"{\"error\": 1}"));
     }
 }

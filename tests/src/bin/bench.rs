@@ -56,19 +56,7 @@ struct Stats {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // The mock gets its own single-threaded runtime, like a separate server would.
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("mock runtime");
-        rt.block_on(async move {
-            let mock = MockUpstream::start().await;
-            let _ = addr_tx.send(mock.addr);
-            std::future::pending::<()>().await;
-        });
-    });
-    let mock_addr = addr_rx.recv().context("mock did not start")?;
+    let mock_addr = MockUpstream::spawn_on_own_thread();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
