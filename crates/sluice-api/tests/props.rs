@@ -12,7 +12,7 @@ fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| Value::from(n)),
+        any::<i64>().prop_map(Value::from),
         any::<f64>()
             .prop_filter("finite", |f| f.is_finite())
             .prop_map(Value::from),
@@ -87,7 +87,8 @@ proptest! {
     fn parsing_arbitrary_json_never_panics_and_round_trips(v in prop_oneof![json_value(), request_like()]) {
         let bytes = serde_json::to_vec(&v).unwrap();
         if let Ok(req) = ChatCompletionRequest::from_slice(&bytes) {
-            let _ = req.messages.iter().map(|m| m.content.as_ref().map(|c| c.text().len())).count();
+            let text: usize = req.messages.iter().map(|m| m.content.as_ref().map_or(0, |c| c.text().len())).sum();
+            prop_assert!(text <= bytes.len());
             let again = ChatCompletionRequest::from_slice(&req.to_vec()).unwrap();
             prop_assert_eq!(again, req);
         }

@@ -113,7 +113,7 @@ async fn run(args: Args, mock_addr: std::net::SocketAddr) -> anyhow::Result<()> 
         tokio::select! {
             _ = tick.tick(), if Instant::now() < end => {
                 n += 1;
-                let stream = n % 2 == 0;
+                let stream = n.is_multiple_of(2);
                 let body = serde_json::json!({
                     "model": "auto",
                     "messages": [{"role": "user", "content": format!("soak request {n}: what is {} + {}?", n % 97, n % 13)}],
