@@ -72,6 +72,21 @@ impl MessageContent {
             }
         }
     }
+
+    /// `text().len()` without joining parts into a new string: sizes are checked on every
+    /// request.
+    pub fn text_len(&self) -> usize {
+        match self {
+            MessageContent::Text(s) => s.len(),
+            MessageContent::Parts(parts) => {
+                let (n, bytes) = parts
+                    .iter()
+                    .filter_map(|p| p.text.as_deref())
+                    .fold((0usize, 0usize), |(n, b), t| (n + 1, b + t.len()));
+                bytes + n.saturating_sub(1)
+            }
+        }
+    }
 }
 
 impl ChatCompletionRequest {

@@ -89,6 +89,9 @@ proptest! {
         if let Ok(req) = ChatCompletionRequest::from_slice(&bytes) {
             let text: usize = req.messages.iter().map(|m| m.content.as_ref().map_or(0, |c| c.text().len())).sum();
             prop_assert!(text <= bytes.len());
+            for m in req.messages.iter().filter_map(|m| m.content.as_ref()) {
+                prop_assert_eq!(m.text_len(), m.text().len());
+            }
             let again = ChatCompletionRequest::from_slice(&req.to_vec()).unwrap();
             prop_assert_eq!(again, req);
         }

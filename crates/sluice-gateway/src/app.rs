@@ -288,10 +288,7 @@ async fn admin_keys(State(state): State<Arc<AppState>>, req: Request) -> Respons
     }
     let rt = state.runtime.load_full();
     let mut keys = Vec::new();
-    for id in rt.config.keys.keys() {
-        let Ok(c) = rt.keys.caller_by_id(id) else {
-            continue;
-        };
+    for c in rt.keys.callers() {
         let k = &c.key;
         keys.push(serde_json::json!({
             "id": k.id,

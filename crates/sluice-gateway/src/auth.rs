@@ -44,12 +44,11 @@ impl KeyRing {
         }
     }
 
-    pub fn caller_by_id(&self, id: &str) -> Result<Arc<Caller>, AuthFailure> {
-        self.by_hash
-            .values()
-            .find(|c| c.key.id == id)
-            .cloned()
-            .ok_or(AuthFailure::Invalid)
+    /// Every key, by id.
+    pub fn callers(&self) -> Vec<Arc<Caller>> {
+        let mut all: Vec<_> = self.by_hash.values().cloned().collect();
+        all.sort_by(|a, b| a.key.id.cmp(&b.key.id));
+        all
     }
 
     pub fn is_enabled(&self) -> bool {

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderName, HeaderValue};
 use sluice_api::chat::{ChatCompletionRequest, ResponseProbe};
-use sluice_api::Usage;
+use sluice_api::{MessageContent, Usage};
 use sluice_telemetry::pricing::{TokenPrices, Tokens};
 use sluice_upstream::relay::{Relay, StreamEnd};
 use sluice_upstream::{AttemptLog, ResponseBody, UpstreamError, UpstreamResponse};
@@ -132,7 +132,7 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
     acct.prompt_bytes = chat
         .messages
         .iter()
-        .map(|m| m.content.as_ref().map_or(0, |c| c.text().len()))
+        .map(|m| m.content.as_ref().map_or(0, MessageContent::text_len))
         .sum();
     acct.baseline = route
         .policy
@@ -511,7 +511,7 @@ impl Accounting {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             let writer = sluice_api::completion::ChunkWriter {
                 id,
-                created: local::unix_now(),
+                created: crate::unix_now(),
                 model: served.name.to_owned(),
                 include_usage,
             };
@@ -773,7 +773,7 @@ fn check_sizes(
         ));
     }
     for (i, m) in chat.messages.iter().enumerate() {
-        let len = m.content.as_ref().map_or(0, |c| c.text().len());
+        let len = m.content.as_ref().map_or(0, MessageContent::text_len);
         if len > limits.max_message_bytes {
             return Err(bad(
                 format!("messages[{i}].content"),

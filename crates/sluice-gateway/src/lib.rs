@@ -22,3 +22,11 @@ pub mod reload;
 pub mod routing;
 pub mod server;
 pub mod state;
+
+/// Seconds since the Unix epoch (0 if the clock is before it): `created` fields and the
+/// UTC windows of rate limits and budgets.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use http::{HeaderValue, StatusCode};
 use sluice_api::ErrorBody;
@@ -230,12 +230,6 @@ fn civil(days: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-fn unix_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// The current budget period's name and how long its counter must live.
 fn period(p: BudgetPeriod, now: u64) -> (String, Duration) {
     let (y, m, d) = civil((now / 86_400) as i64);
@@ -282,14 +276,14 @@ impl Limiter {
     /// Spend of the key's current budget period, in USD.
     pub async fn spend_usd(&self, caller: &Caller) -> Option<f64> {
         let b = caller.key.budget.as_ref()?;
-        let (key, _) = self.spend_key(&caller.key.id, b.period, unix_secs());
+        let (key, _) = self.spend_key(&caller.key.id, b.period, crate::unix_now());
         Some(self.store.get(&key).await as f64 / PICO_PER_USD)
     }
 
     /// Rate limits, then the budget. `Err` is the 429 to send.
     pub async fn admit(&self, caller: &Caller, metrics: &Metrics) -> Result<Admission, ApiError> {
         let k = &caller.key;
-        let now = unix_secs();
+        let now = crate::unix_now();
         let reset = 60 - now % 60;
         if let Some(limit) = k.requests_per_minute {
             let n = self
@@ -331,7 +325,7 @@ impl Limiter {
     /// Adds a finished request's tokens and cost to the key's counters.
     pub async fn record(&self, caller: &Caller, tokens: u64, cost_pico: u128) {
         let k = &caller.key;
-        let now = unix_secs();
+        let now = crate::unix_now();
         if k.tokens_per_minute.is_some() && tokens > 0 {
             self.store
                 .incr(

@@ -5,7 +5,7 @@
 //! context) are normally routed elsewhere by the policy's rules; one that reaches it anyway
 //! gets a clear 400 here, before anything is queued.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -26,6 +26,7 @@ use sluice_telemetry::Metrics;
 use tokio::sync::mpsc;
 
 use crate::error::ApiError;
+use crate::models::complete;
 use crate::routing::model_path;
 
 /// A loaded local model and what the operator should know about it.
@@ -37,13 +38,6 @@ pub struct LocalTarget {
     /// Set when the configured model was missing and the fallback is served instead:
     /// logged at start-up and shown in `/v1/models`.
     pub warning: Option<String>,
-}
-
-/// Whether `dir` holds what the loader needs for `variant`.
-fn complete(dir: &Path, variant: &str) -> bool {
-    dir.join("tokenizer.json").is_file()
-        && dir.join("config.json").is_file()
-        && (dir.join(variant).is_file() || dir.join("onnx").join(variant).is_file())
 }
 
 impl LocalTarget {
@@ -389,12 +383,6 @@ pub fn completion_id() -> String {
     format!("chatcmpl-{}", uuid::Uuid::new_v4().simple())
 }
 
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 pub fn usage_of(out: &GenOutput) -> Usage {
     Usage {
         prompt_tokens: out.prompt_tokens as u64,
@@ -419,7 +407,7 @@ pub async fn collect(mut rx: mpsc::UnboundedReceiver<Event>) -> Result<GenOutput
 pub fn completion_body(id: &str, model: &str, out: &GenOutput) -> Bytes {
     let c = ChatCompletion::new(
         id,
-        unix_now(),
+        crate::unix_now(),
         model,
         out.text.clone(),
         out.finish_reason.as_str(),

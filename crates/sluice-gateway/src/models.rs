@@ -47,10 +47,11 @@ pub fn wanted(config: &Config) -> Vec<Wanted> {
     out
 }
 
-fn complete(w: &Wanted) -> bool {
-    w.dir.join("tokenizer.json").is_file()
-        && w.dir.join("config.json").is_file()
-        && (w.dir.join(&w.variant).is_file() || w.dir.join("onnx").join(&w.variant).is_file())
+/// Whether `dir` holds what a loader needs for `variant` (at the root or under `onnx/`).
+pub(crate) fn complete(dir: &Path, variant: &str) -> bool {
+    dir.join("tokenizer.json").is_file()
+        && dir.join("config.json").is_file()
+        && (dir.join(variant).is_file() || dir.join("onnx").join(variant).is_file())
 }
 
 /// Files of a hub repository worth fetching for `variant`.
@@ -81,7 +82,7 @@ pub async fn pull(
 ) -> anyhow::Result<Vec<String>> {
     let mut report = Vec::new();
     for w in wanted(config) {
-        if complete(&w) {
+        if complete(&w.dir, &w.variant) {
             report.push(format!("{}: present at {}", w.field, w.dir.display()));
             continue;
         }

@@ -328,8 +328,8 @@ pub fn features(
             .map(|c| c.text().into_owned())
             .unwrap_or_default()
     };
-    // Sizes only: plain-string content is measured in place, without a copy.
-    let len_of = |c: &Option<MessageContent>| c.as_ref().map_or(0, |c| c.text().len());
+    // Sizes only: measured in place, without a copy.
+    let len_of = |c: &Option<MessageContent>| c.as_ref().map_or(0, MessageContent::text_len);
     let last_user = req.messages.iter().rposition(|m| m.role == "user");
     let mut parts: Vec<String> = Vec::new();
     let (include_system, history) = embed.map_or((false, 0), |e| (e.include_system, e.history));

@@ -161,9 +161,7 @@ impl AppState {
             source,
             build,
             draining: AtomicBool::new(false),
-            started_unix: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            started_unix: crate::unix_now(),
         }))
     }
 

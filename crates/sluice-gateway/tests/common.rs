@@ -135,3 +135,15 @@ pub fn billed_cost(
         })
         .sum()
 }
+
+/// Polls `/metrics` until `series` exists (streams are accounted when they end), for up to
+/// 5 s; its value, or `None`.
+pub async fn await_metric(gw: &Gateway, series: &str) -> Option<f64> {
+    for _ in 0..100 {
+        if let Some(v) = metric_value(gw, series).await {
+            return Some(v);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}

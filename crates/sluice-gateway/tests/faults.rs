@@ -322,17 +322,10 @@ async fn streams_longer_than_the_limit_end_with_an_error_event() {
     assert_eq!(err["error"]["code"], "stream_too_long");
     assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
     // Counted once, when the drained upstream finished.
-    let mut counted = None;
-    for _ in 0..100 {
-        counted = metric_value(
-            &gw,
-            r#"sluice_requests_total{policy="auto",route="small",status="2xx"}"#,
-        )
-        .await;
-        if counted.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let counted = await_metric(
+        &gw,
+        r#"sluice_requests_total{policy="auto",route="small",status="2xx"}"#,
+    )
+    .await;
     assert_eq!(counted, Some(1.0));
 }

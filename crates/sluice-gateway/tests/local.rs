@@ -352,18 +352,11 @@ async fn full_queue_applies_the_overflow_rule() {
         assert_eq!(queued.status(), 200);
         assert_eq!(queued.headers()["x-sluice-route"], "tiny");
         // The abandoned stream (sent as 200) is metered once, with the tokens it produced.
-        let mut gone = None;
-        for _ in 0..100 {
-            gone = metric_value(
-                &gw,
-                r#"sluice_requests_total{policy="tiny",route="tiny",status="2xx"}"#,
-            )
-            .await;
-            if gone.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let gone = await_metric(
+            &gw,
+            r#"sluice_requests_total{policy="tiny",route="tiny",status="2xx"}"#,
+        )
+        .await;
         assert_eq!(gone, Some(1.0));
         let produced = metric_value(
             &gw,

@@ -93,6 +93,22 @@ pub struct EngineStats {
     pub tokens_generated: AtomicUsize,
 }
 
+/// What a sequence's generated text goes out through: a `Text` event carrying the
+/// completion tokens so far; `false` once the receiver is gone (the request is cancelled).
+fn text_sender(
+    events: &mpsc::UnboundedSender<Event>,
+    tokens: usize,
+) -> impl FnMut(&str) -> bool + '_ {
+    move |text: &str| {
+        events
+            .send(Event::Text {
+                text: text.to_owned(),
+                tokens,
+            })
+            .is_ok()
+    }
+}
+
 struct Job {
     req: GenRequest,
     events: mpsc::UnboundedSender<Event>,
@@ -269,19 +285,11 @@ impl Worker {
             self.g
                 .forward(1, ids, vec![1i64; n], (0..n as i64).collect(), empty)?;
         let events = job.events;
-        let mut emit = |t: &str| {
-            events
-                .send(Event::Text {
-                    text: t.to_owned(),
-                    tokens: 1,
-                })
-                .is_ok()
-        };
         let done = seq.step(
             logits.row(0)?,
             &self.g.tokenizer,
             &self.g.info.eos_ids,
-            &mut emit,
+            &mut text_sender(&events, 1),
         )?;
         self.stats.tokens_generated.fetch_add(1, Ordering::Relaxed);
         self.observe(StepReport {
@@ -292,14 +300,7 @@ impl Worker {
         });
         if let Some(reason) = done {
             let tokens = seq.generated_len();
-            let mut emit = |t: &str| {
-                events
-                    .send(Event::Text {
-                        text: t.to_owned(),
-                        tokens,
-                    })
-                    .is_ok()
-            };
+            let mut emit = text_sender(&events, tokens);
             let out = seq.finish(reason, &self.g.tokenizer, &mut emit)?;
             let _ = events.send(Event::Done(out));
             return Ok(None);
@@ -411,16 +412,8 @@ impl Worker {
                 finished.push((i, FinishReason::Cancelled));
                 continue;
             }
-            let events = &row.events;
             let tokens = row.seq.generated_len() + 1;
-            let mut emit = |s: &str| {
-                events
-                    .send(Event::Text {
-                        text: s.to_owned(),
-                        tokens,
-                    })
-                    .is_ok()
-            };
+            let mut emit = text_sender(&row.events, tokens);
             let done = row.seq.step(
                 logits.row(i)?,
                 &self.g.tokenizer,
@@ -462,14 +455,7 @@ impl Worker {
                 self.reserved -= row.reserved;
                 let events = row.events;
                 let tokens = row.seq.generated_len();
-                let mut emit = |s: &str| {
-                    events
-                        .send(Event::Text {
-                            text: s.to_owned(),
-                            tokens,
-                        })
-                        .is_ok()
-                };
+                let mut emit = text_sender(&events, tokens);
                 match row.seq.finish(reason, &self.g.tokenizer, &mut emit) {
                     Ok(out) => {
                         let _ = events.send(Event::Done(out));
