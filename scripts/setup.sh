@@ -53,3 +53,14 @@ elif [ ! -e "$models" ]; then
   echo "setup: no local model mirror; fetching the default config's models from the Hugging Face hub" >&2
   SLUICE_MODELS_DIR="$models" cargo run --locked -q -p sluice-gateway --bin sluice -- models pull
 fi
+
+# The router's default embedder is a static token-embedding table distilled from the
+# MiniLM model above (scripts/distill_static.py, ~20 s); it is derived, so it lives in the
+# cache folder beside the models (SLUICE_CACHE_DIR), never in the models mirror. Delete the
+# folder to rebuild it.
+cache=${SLUICE_CACHE_DIR:-$(dirname "$models")/.cache}
+static="$cache/all-MiniLM-L6-v2-static"
+if [ ! -f "$static/embeddings.safetensors" ]; then
+  echo "setup: distilling the static router embedder into $static" >&2
+  .venv/bin/python scripts/distill_static.py --model "$models/all-MiniLM-L6-v2" --out "$static" >&2
+fi

@@ -358,10 +358,18 @@ pub struct RawEmbedder {
     /// `./models`) or a path. `model: all-MiniLM-L6-v2`
     pub model: String,
     /// Hugging Face repository to fetch the folder from when it is missing (`sluice models
-    /// pull`). `hub_id: sentence-transformers/all-MiniLM-L6-v2`
+    /// pull`); for a static table, the repository of its `source`.
+    /// `hub_id: sentence-transformers/all-MiniLM-L6-v2`
     #[serde(default)]
     pub hub_id: Option<String>,
-    /// ONNX file in the folder (root or `onnx/`). `variant: model_int8.onnx`
+    /// For a static token-embedding table (`model_type: sluice-static`): the transformer
+    /// folder it is distilled from. `sluice models pull` fetches the source; the table is
+    /// made from it by `scripts/distill_static.py` (which `scripts/setup.sh` runs) into the
+    /// cache folder. `source: all-MiniLM-L6-v2`
+    #[serde(default)]
+    pub source: Option<String>,
+    /// ONNX file in the folder (root or `onnx/`); ignored by static tables.
+    /// `variant: model_int8.onnx`
     #[serde(default = "defaults::variant")]
     pub variant: String,
     /// Token budget per routed text; longer texts keep their head and tail. `max_tokens: 256`

@@ -78,6 +78,8 @@ pub struct RouterConfig {
 pub struct EmbedderConfig {
     pub model: String,
     pub hub_id: Option<String>,
+    /// The transformer a static table is distilled from.
+    pub source: Option<String>,
     pub variant: String,
     pub max_tokens: usize,
     pub include_system: bool,
@@ -796,6 +798,7 @@ fn check_router(r: RawRouter, errors: &mut Vec<ConfigError>) -> RouterConfig {
         embedder: EmbedderConfig {
             model: r.embedder.model,
             hub_id: r.embedder.hub_id,
+            source: r.embedder.source,
             variant: r.embedder.variant,
             max_tokens: r.embedder.max_tokens,
             include_system: r.embedder.include_system,

@@ -372,7 +372,14 @@ fn route(
     );
     println!("reason:   {}", s("reason"));
     if let Some(l) = v["scores"]["learned"].as_f64() {
-        println!("learned:  {l:.4}");
+        println!("learned:  {l:.6}");
+    }
+    if let Some(sig) = v["signals"].as_object() {
+        let parts: Vec<String> = sig
+            .iter()
+            .map(|(k, x)| format!("{k}={:.3}", x.as_f64().unwrap_or(f64::NAN)))
+            .collect();
+        println!("signals:  {}", parts.join("  "));
     }
     if let Some(sem) = v["scores"]["semantic"]
         .as_object()

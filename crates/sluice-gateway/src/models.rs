@@ -27,8 +27,10 @@ pub struct Wanted {
 pub fn wanted(config: &Config) -> Vec<Wanted> {
     let mut out = Vec::new();
     if let Some(r) = &config.router {
+        // A static table is made here from its source: the source is what is fetched.
+        let fetched = r.embedder.source.as_ref().unwrap_or(&r.embedder.model);
         out.push(Wanted {
-            dir: model_path(&r.embedder.model),
+            dir: model_path(fetched),
             hub_id: r.embedder.hub_id.clone(),
             variant: r.embedder.variant.clone(),
             field: "router.embedder".into(),

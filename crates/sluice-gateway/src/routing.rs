@@ -61,9 +61,14 @@ pub fn build_router(
     let e = &rc.embedder;
     let dir = model_path(&e.model);
     if !dir.is_dir() {
-        let hint = match &e.hub_id {
-            Some(id) => format!("run `sluice models pull` to fetch {id}, or point SLUICE_MODELS_DIR at a folder that has it"),
-            None => "set SLUICE_MODELS_DIR or give router.embedder.model as a path".into(),
+        let hint = match (&e.source, &e.hub_id) {
+            (Some(src), _) => format!(
+                "a static table distilled from {src}: make it with `scripts/setup.sh`, or `.venv/bin/python scripts/distill_static.py --model {} --out {}`",
+                model_path(src).display(),
+                sluice_router::embedding::cache_dir().join(&e.model).display()
+            ),
+            (None, Some(id)) => format!("run `sluice models pull` to fetch {id}, or point SLUICE_MODELS_DIR at a folder that has it"),
+            (None, None) => "set SLUICE_MODELS_DIR or give router.embedder.model as a path".into(),
         };
         anyhow::bail!(
             "router.embedder.model: no model folder at {} ({hint})",
@@ -394,6 +399,8 @@ pub struct Routed {
     /// Batch the embedding ran in, when one was needed.
     pub batch_size: Option<usize>,
     pub overflowed: bool,
+    /// The prompt features a learned head read (or would read), for explaining the decision.
+    pub signals: Option<[f32; sluice_router::features::COUNT]>,
 }
 
 /// Decides for one request. Async: the embedding runs on the router's threads.
@@ -410,6 +417,7 @@ pub async fn decide(
         elapsed: started.elapsed(),
         batch_size: None,
         overflowed,
+        signals: None,
     };
     if let Some(decision) = policy::rules(p, features) {
         return unscored(decision, false);
@@ -449,6 +457,10 @@ pub async fn decide(
         elapsed: started.elapsed(),
         batch_size,
         overflowed: false,
+        signals: compiled
+            .head
+            .as_ref()
+            .map(|_| sluice_router::features::prompt_features(&features.text)),
     }
 }
 
@@ -516,6 +528,13 @@ pub fn explain(
         "score": score,
         "reason": reason,
         "scores": {"learned": routed.scores.learned, "semantic": semantic},
+        "signals": routed.signals.map(|f| {
+            sluice_router::features::NAMES
+                .iter()
+                .zip(f)
+                .map(|(n, v)| ((*n).to_owned(), serde_json::json!(v)))
+                .collect::<serde_json::Map<_, _>>()
+        }),
         "chain": chain,
         "decision_ms": routed.elapsed.as_secs_f64() * 1000.0,
         "batch_size": routed.batch_size,

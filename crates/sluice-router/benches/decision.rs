@@ -2,7 +2,12 @@
 //! `session.run` of the same model on the same, already tokenized input.
 //!
 //! `cargo bench -p sluice-router --bench decision` (scripts/bench-router.sh runs both
-//! router benchmarks). Groups: `{fp32,int8}/{16,128}tok/{bare_session_run,decision,decision_via_embedder}`.
+//! router benchmarks). Groups: `{fp32,int8}/{16,128}tok/{bare_session_run,decision,
+//! decision_features,decision_via_embedder}` for the MiniLM transformer, and
+//! `static/{16,128}tok/{decision_features,decision_via_embedder}` for the static table
+//! distilled from it (`.cache/static-minilm`, made by scripts/setup.sh; or
+//! `SLUICE_STATIC_MODEL`). `decision` uses an embedding-only head; `decision_features` the
+//! shipped contract (embedding + prompt features).
 
 #![allow(clippy::unwrap_used)]
 
@@ -15,21 +20,119 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
-use sluice_router::embedding::LoadOptions;
+use sluice_router::embedding::{EmbeddingModel, LoadOptions};
+use sluice_router::features::COUNT;
 use sluice_router::heads::LearnedHead;
 use sluice_router::policy::{
-    self, Capabilities, Features, Overflow, RoutingPolicy, Scores, Strategy,
+    self, Capabilities, Decision, Features, Overflow, RoutingPolicy, Scores, Strategy,
 };
 use sluice_router::{Embedder, EmbedderOptions};
 
-fn head() -> Arc<LearnedHead> {
+/// A logistic head of the given embedding width, optionally reading the prompt features.
+fn make_head(dim: usize, features: bool) -> Arc<LearnedHead> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("head.onnx");
-    let w: Vec<f32> = (0..384).map(|i| ((i as f32) * 0.37).sin() * 0.1).collect();
-    sluice_testkit::env::write_linear_head(&w, 0.1, &path);
-    let h = Arc::new(LearnedHead::load(&path, 384).unwrap());
+    let nf = if features { COUNT } else { 0 };
+    let w: Vec<f32> = (0..dim + nf)
+        .map(|i| ((i as f32) * 0.37).sin() * 0.1)
+        .collect();
+    let mut spec = serde_json::json!({"kind": "logistic", "w": w, "b": 0.1, "emb_dim": dim});
+    if features {
+        spec["features"] = serde_json::json!({
+            "version": sluice_router::features::VERSION,
+            "names": sluice_router::features::NAMES,
+            "mu": vec![0.0; COUNT], "sd": vec![1.0; COUNT],
+        });
+    }
+    sluice_testkit::env::write_head(&spec, &path);
+    let h = Arc::new(LearnedHead::load(&path, dim).unwrap());
     std::mem::forget(dir); // the session has loaded the file; keep it for the run anyway
     h
+}
+
+fn static_model_dir() -> Option<std::path::PathBuf> {
+    let p = std::env::var_os("SLUICE_STATIC_MODEL").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/static-minilm"),
+        std::path::PathBuf::from,
+    );
+    p.join("embeddings.safetensors").is_file().then_some(p)
+}
+
+fn embedder(dir: std::path::PathBuf, variant: &str) -> Embedder {
+    Embedder::start(
+        EmbedderOptions {
+            model_dir: dir,
+            load: LoadOptions {
+                variant: variant.into(),
+                ..LoadOptions::default()
+            },
+            workers: 1,
+            max_batch: 32,
+            max_wait: Duration::from_millis(2),
+            queue_depth: 64,
+        },
+        None,
+    )
+    .unwrap()
+}
+
+fn decide_once(policy: &RoutingPolicy, features: &Features, learned: Option<f32>) -> Decision {
+    policy::decide(
+        policy,
+        features,
+        &Scores {
+            learned,
+            semantic: vec![],
+        },
+    )
+}
+
+/// The static table: tokenise, pool, head with features, policy; direct and via the
+/// embedder's worker thread.
+fn bench_static(c: &mut Criterion, policy: &RoutingPolicy) {
+    let Some(dir) = static_model_dir() else {
+        eprintln!("static model not found (.cache/static-minilm): run scripts/setup.sh; skipping static/*");
+        return;
+    };
+    let mut model = EmbeddingModel::load(&dir, &LoadOptions::default()).unwrap();
+    let head = make_head(model.dim(), true);
+    let emb = embedder(dir.clone(), "model.onnx");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for tokens in [16usize, 128] {
+        let text = common::text_of_tokens(&model, tokens);
+        let features = Features {
+            text: text.clone(),
+            needed_tokens: 40,
+            ..Features::default()
+        };
+        let mut g = c.benchmark_group(format!("static/{tokens}tok"));
+        g.sample_size(100)
+            .measurement_time(Duration::from_secs(3))
+            .warm_up_time(Duration::from_secs(1));
+        g.bench_function("decision_features", |b| {
+            b.iter(|| {
+                assert!(policy::rules(policy, &features).is_none());
+                let v = model.embed(&[&features.text]).unwrap();
+                let learned = head.score(&v, &[&features.text]).unwrap()[0];
+                std::hint::black_box(decide_once(policy, &features, Some(learned)))
+            })
+        });
+        g.bench_function("decision_via_embedder", |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let e = emb
+                        .embed(features.text.clone(), Some(head.clone()))
+                        .await
+                        .unwrap();
+                    std::hint::black_box(decide_once(policy, &features, e.learned))
+                })
+            })
+        });
+        g.finish();
+    }
 }
 
 fn routing_policy() -> RoutingPolicy {
@@ -50,8 +153,10 @@ fn routing_policy() -> RoutingPolicy {
 }
 
 fn bench(c: &mut Criterion) {
-    let head = head();
     let policy = routing_policy();
+    bench_static(c, &policy);
+    let head = make_head(384, false);
+    let fhead = make_head(384, true);
     for variant in ["model.onnx", "model_int8.onnx"] {
         let label = if variant == "model.onnx" {
             "fp32"
@@ -69,21 +174,7 @@ fn bench(c: &mut Criterion) {
             .unwrap()
             .commit_from_file(&path)
             .unwrap();
-        let embedder = Embedder::start(
-            EmbedderOptions {
-                model_dir: common::minilm(),
-                load: LoadOptions {
-                    variant: variant.into(),
-                    ..LoadOptions::default()
-                },
-                workers: 1,
-                max_batch: 32,
-                max_wait: Duration::from_millis(2),
-                queue_depth: 64,
-            },
-            None,
-        )
-        .unwrap();
+        let embedder = embedder(common::minilm(), variant);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -122,34 +213,26 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| {
                     assert!(policy::rules(&policy, &features).is_none());
                     let v = model.embed(&[&features.text]).unwrap();
-                    let learned = head.score(&v).unwrap()[0];
-                    let d = policy::decide(
-                        &policy,
-                        &features,
-                        &Scores {
-                            learned: Some(learned),
-                            semantic: vec![],
-                        },
-                    );
-                    std::hint::black_box(d)
+                    let learned = head.score(&v, &[]).unwrap()[0];
+                    std::hint::black_box(decide_once(&policy, &features, Some(learned)))
+                })
+            });
+            g.bench_function("decision_features", |b| {
+                b.iter(|| {
+                    assert!(policy::rules(&policy, &features).is_none());
+                    let v = model.embed(&[&features.text]).unwrap();
+                    let learned = fhead.score(&v, &[&features.text]).unwrap()[0];
+                    std::hint::black_box(decide_once(&policy, &features, Some(learned)))
                 })
             });
             g.bench_function("decision_via_embedder", |b| {
                 b.iter(|| {
                     rt.block_on(async {
                         let e = embedder
-                            .embed(features.text.clone(), Some(head.clone()))
+                            .embed(features.text.clone(), Some(fhead.clone()))
                             .await
                             .unwrap();
-                        let d = policy::decide(
-                            &policy,
-                            &features,
-                            &Scores {
-                                learned: e.learned,
-                                semantic: vec![],
-                            },
-                        );
-                        std::hint::black_box(d)
+                        std::hint::black_box(decide_once(&policy, &features, e.learned))
                     })
                 })
             });

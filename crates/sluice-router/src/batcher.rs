@@ -264,7 +264,8 @@ fn score_heads(batch: &[Job], vectors: Vec<Vec<f32>>) -> Result<Vec<Scored>, Rou
             .filter(|&j| batch[j].head.as_ref().is_some_and(|h| Arc::ptr_eq(h, head)))
             .collect();
         let inputs: Vec<Vec<f32>> = rows.iter().map(|&j| vectors[j].clone()).collect();
-        let s = head.score(&inputs)?;
+        let texts: Vec<&str> = rows.iter().map(|&j| batch[j].text.as_str()).collect();
+        let s = head.score(&inputs, &texts)?;
         for (&j, v) in rows.iter().zip(s) {
             scores[j] = Some(v);
             done[j] = true;

@@ -42,17 +42,29 @@ impl Default for LoadOptions {
     }
 }
 
-/// One loaded model with its own session. `embed` takes `&mut self` because an ONNX
-/// Runtime session runs one call at a time: use one instance per thread.
+/// One loaded model. `embed` takes `&mut self` because an ONNX Runtime session runs one
+/// call at a time: use one instance per thread.
+///
+/// Two kinds of model folder are read: a transformer in the Hugging Face layout, run with
+/// ONNX Runtime, and a static token-embedding table distilled from one
+/// ([`crate::static_embed`], `config.json` `"model_type": "sluice-static"`), where a text's
+/// vector is the mean of its tokens' rows — two orders of magnitude cheaper, no session.
 pub struct EmbeddingModel {
     tokenizer: Tokenizer,
-    session: Session,
-    pooling: Pooling,
+    backend: Backend,
     max_tokens: usize,
-    has_token_type_ids: bool,
-    output: String,
     dim: usize,
     model_path: PathBuf,
+}
+
+enum Backend {
+    Onnx {
+        session: Box<Session>,
+        pooling: Pooling,
+        has_token_type_ids: bool,
+        output: String,
+    },
+    Static(crate::static_embed::Table),
 }
 
 fn load_err(path: &Path, message: impl std::fmt::Display) -> RouterError {
@@ -67,17 +79,41 @@ pub fn models_dir() -> PathBuf {
     std::env::var_os("SLUICE_MODELS_DIR").map_or_else(|| PathBuf::from("models"), PathBuf::from)
 }
 
-/// A config's model name: a folder under [`models_dir`], or a path when it looks like one
-/// (absolute, starting with `.`, or an existing path with a separator).
+/// Where models derived on this machine live (the static table distilled from the
+/// embedder, say): `SLUICE_CACHE_DIR`, default `.cache` beside the models folder. Derived
+/// files are kept apart because the models folder may be a read-only mirror.
+pub fn cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("SLUICE_CACHE_DIR") {
+        return PathBuf::from(d);
+    }
+    let models = models_dir();
+    let parent = models
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_owned);
+    parent.join(".cache")
+}
+
+/// A config's model name: a folder under [`models_dir`] (or, for derived models, under
+/// [`cache_dir`]), or a path when it looks like one (absolute, starting with `.`, or an
+/// existing path with a separator).
 pub fn model_path(model: &str) -> PathBuf {
     let p = Path::new(model);
     if p.is_absolute()
         || model.starts_with('.')
         || model.contains(std::path::MAIN_SEPARATOR) && p.exists()
     {
-        p.to_owned()
+        return p.to_owned();
+    }
+    let primary = models_dir().join(model);
+    if primary.exists() {
+        return primary;
+    }
+    let derived = cache_dir().join(model);
+    if derived.exists() {
+        derived
     } else {
-        models_dir().join(model)
+        primary
     }
 }
 
@@ -104,6 +140,16 @@ impl EmbeddingModel {
     pub fn load(dir: &Path, opts: &LoadOptions) -> Result<EmbeddingModel, RouterError> {
         if !dir.is_dir() {
             return Err(load_err(dir, "model folder does not exist"));
+        }
+        if crate::static_embed::is_static(dir) {
+            let (tokenizer, table, model_path) = crate::static_embed::load(dir)?;
+            return Ok(EmbeddingModel {
+                tokenizer,
+                dim: table.dim,
+                backend: Backend::Static(table),
+                max_tokens: opts.max_tokens.max(8),
+                model_path,
+            });
         }
         let model_path = find_model_file(dir, &opts.variant)?;
         let tok_path = dir.join("tokenizer.json");
@@ -170,11 +216,13 @@ impl EmbeddingModel {
         .ok_or_else(|| load_err(&model_path, "model has no outputs"))?;
         Ok(EmbeddingModel {
             tokenizer,
-            session,
-            pooling,
+            backend: Backend::Onnx {
+                session: Box::new(session),
+                pooling,
+                has_token_type_ids: inputs.iter().any(|n| n == "token_type_ids"),
+                output,
+            },
             max_tokens: opts.max_tokens.max(8),
-            has_token_type_ids: inputs.iter().any(|n| n == "token_type_ids"),
-            output,
             dim,
             model_path,
         })
@@ -192,9 +240,19 @@ impl EmbeddingModel {
         self.max_tokens
     }
 
+    /// Whether this is a static token-embedding model (no ONNX session).
+    pub fn is_static(&self) -> bool {
+        matches!(self.backend, Backend::Static(_))
+    }
+
     /// Token ids with special tokens, within the budget: texts that are too long keep
-    /// their first and last tokens (questions often end with the actual ask).
+    /// their first and last tokens (questions often end with the actual ask). A static
+    /// model's ids carry no special tokens (its rows are averaged, and `[CLS]`/`[SEP]`
+    /// would only pull every text towards the same point).
     pub fn tokenize(&self, text: &str) -> Result<Vec<u32>, RouterError> {
+        if let Backend::Static(_) = self.backend {
+            return crate::static_embed::tokenize(&self.tokenizer, text, self.max_tokens);
+        }
         let enc = self.tokenizer.encode(text, true).map_err(ort_err)?;
         if enc.len() <= self.max_tokens {
             return Ok(enc.get_ids().to_vec());
@@ -252,6 +310,15 @@ impl EmbeddingModel {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        let (session, pooling, has_token_type_ids, output) = match &mut self.backend {
+            Backend::Static(table) => return Ok(ids.iter().map(|i| table.pool(i)).collect()),
+            Backend::Onnx {
+                session,
+                pooling,
+                has_token_type_ids,
+                output,
+            } => (session, *pooling, *has_token_type_ids, output.as_str()),
+        };
         let batch = ids.len();
         let len = ids.iter().map(Vec::len).max().unwrap_or(0).max(1);
         let mut input_ids = vec![0i64; batch * len];
@@ -267,7 +334,7 @@ impl EmbeddingModel {
             "input_ids" => Tensor::from_array((shape, input_ids)).map_err(ort_err)?,
             "attention_mask" => Tensor::from_array((shape, mask.clone())).map_err(ort_err)?,
         ];
-        if self.has_token_type_ids {
+        if has_token_type_ids {
             inputs.push((
                 "token_type_ids".into(),
                 Tensor::from_array((shape, vec![0i64; batch * len]))
@@ -275,10 +342,10 @@ impl EmbeddingModel {
                     .into(),
             ));
         }
-        let outputs = self.session.run(inputs).map_err(ort_err)?;
+        let outputs = session.run(inputs).map_err(ort_err)?;
         let value = outputs
-            .get(&self.output)
-            .ok_or_else(|| RouterError::Inference(format!("no output '{}'", self.output)))?;
+            .get(output)
+            .ok_or_else(|| RouterError::Inference(format!("no output '{output}'")))?;
         let (out_shape, data) = value.try_extract_tensor::<f32>().map_err(ort_err)?;
         let dims: Vec<usize> = out_shape.iter().map(|&d| d as usize).collect();
         let mut vectors = Vec::with_capacity(batch);
@@ -287,7 +354,7 @@ impl EmbeddingModel {
                 for row in 0..batch {
                     let rows = &data[row * l * h..(row + 1) * l * h];
                     let mut v = vec![0f32; *h];
-                    match self.pooling {
+                    match pooling {
                         Pooling::Cls => v.copy_from_slice(&rows[..*h]),
                         Pooling::Mean => {
                             let n = ids[row].len().max(1);

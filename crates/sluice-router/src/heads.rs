@@ -7,19 +7,30 @@ use ort::session::Session;
 use ort::value::Tensor;
 
 use crate::embedding::dot;
+use crate::features;
 use crate::runtime::{environment, ort_err};
 use crate::RouterError;
 
 /// An ONNX classifier mapping embeddings `[N, dim]` (float32) to the probability that the
 /// weak model's answer is not good enough: output `[N]`, `[N, 1]`, or `[N, 2]` (column 1 is
 /// taken). The evals tooling writes these; any ONNX file with that contract works.
+///
+/// A head may also take the prompt's [`features`](crate::features) as a second input named
+/// `features` (`[N, features::COUNT]`); it must then carry the metadata entry
+/// `sluice.features` = [`features::VERSION`], so that a head trained on another definition of
+/// the features is refused at load rather than silently mis-scoring.
 pub struct LearnedHead {
     /// Heads are tiny (microseconds per batch); one session behind a lock is enough.
     session: Mutex<Session>,
     input: String,
+    /// Name of the features input, when the head reads features.
+    features_input: Option<String>,
     pub dim: usize,
     pub path: String,
 }
+
+/// The metadata key a features-reading head records its feature definition under.
+pub const FEATURES_KEY: &str = "sluice.features";
 
 impl LearnedHead {
     pub fn load(path: &Path, dim: usize) -> Result<LearnedHead, RouterError> {
@@ -43,21 +54,46 @@ impl LearnedHead {
             .map_err(|e| err(e.to_string()))?
             .commit_from_memory(bytes)
             .map_err(|e| err(e.to_string()))?;
-        let input = session
+        let names: Vec<String> = session
             .inputs()
-            .first()
+            .iter()
             .map(|i| i.name().to_owned())
-            .ok_or_else(|| err("head has no inputs".into()))?;
+            .collect();
+        let features_input = names.iter().find(|n| *n == "features").cloned();
+        let input = names
+            .iter()
+            .find(|n| *n != "features")
+            .cloned()
+            .ok_or_else(|| err("head has no embedding input".into()))?;
+        if names.len() > 1 + usize::from(features_input.is_some()) {
+            return Err(err(format!(
+                "expected inputs `embedding` [N, {dim}] and optionally `features` [N, {}], got {names:?}",
+                features::COUNT
+            )));
+        }
+        if features_input.is_some() {
+            let version = session.metadata().ok().and_then(|m| m.custom(FEATURES_KEY));
+            if version.as_deref() != Some(features::VERSION) {
+                return Err(err(format!(
+                    "head reads `features` but its metadata `{FEATURES_KEY}` is {version:?}; this build computes {:?} ({} features): retrain the head with this version of sluice-evals",
+                    features::VERSION,
+                    features::COUNT
+                )));
+            }
+        }
         let head = LearnedHead {
             session: Mutex::new(session),
             input,
+            features_input,
             dim,
             path: name.to_owned(),
         };
         // Fail at load time, not on the first request, if the contract is not met.
-        let probe = head
-            .score(&[vec![0.0; dim]])
-            .map_err(|e| err(format!("probe run failed: {e}")))?;
+        let probe = head.score(&[vec![0.0; dim]], &[""]).map_err(|e| {
+            err(format!(
+                "probe run failed (expected embedding [N, {dim}]): {e}"
+            ))
+        })?;
         if probe.len() != 1 {
             return Err(err(format!(
                 "expected one score per row, got {}",
@@ -67,8 +103,14 @@ impl LearnedHead {
         Ok(head)
     }
 
-    /// One probability per embedding.
-    pub fn score(&self, embeddings: &[Vec<f32>]) -> Result<Vec<f32>, RouterError> {
+    /// Whether the head reads prompt features besides the embedding.
+    pub fn uses_features(&self) -> bool {
+        self.features_input.is_some()
+    }
+
+    /// One probability per embedding; `texts` are the routed texts the embeddings came
+    /// from (read only by heads that use features).
+    pub fn score(&self, embeddings: &[Vec<f32>], texts: &[&str]) -> Result<Vec<f32>, RouterError> {
         let n = embeddings.len();
         if n == 0 {
             return Ok(Vec::new());
@@ -86,10 +128,25 @@ impl LearnedHead {
             flat.extend_from_slice(e);
         }
         let tensor = Tensor::from_array(([n as i64, self.dim as i64], flat)).map_err(ort_err)?;
+        let mut inputs = ort::inputs![self.input.as_str() => tensor];
+        if let Some(name) = &self.features_input {
+            if texts.len() != n {
+                return Err(RouterError::Inference(format!(
+                    "head {} reads features: {n} embeddings but {} texts",
+                    self.path,
+                    texts.len()
+                )));
+            }
+            let mut f = Vec::with_capacity(n * features::COUNT);
+            for t in texts {
+                f.extend_from_slice(&features::prompt_features(t));
+            }
+            let ft =
+                Tensor::from_array(([n as i64, features::COUNT as i64], f)).map_err(ort_err)?;
+            inputs.push((name.as_str().into(), ft.into()));
+        }
         let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        let outputs = session
-            .run(ort::inputs![self.input.as_str() => tensor])
-            .map_err(ort_err)?;
+        let outputs = session.run(inputs).map_err(ort_err)?;
         let (shape, data) = outputs[0].try_extract_tensor::<f32>().map_err(ort_err)?;
         let dims: Vec<i64> = shape.iter().copied().collect();
         let scores = match dims.as_slice() {

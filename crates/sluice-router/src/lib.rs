@@ -5,10 +5,14 @@
 //! - [`embedding`]: a sentence embedding model in the Hugging Face folder layout (ONNX file,
 //!   `tokenizer.json`, `config.json`), with head-and-tail truncation, pooling and L2
 //!   normalisation. Synchronous: one instance per thread.
+//! - [`static_embed`]: a static token-embedding table distilled from the transformer
+//!   (`scripts/distill_static.py`): tokenise, average rows, normalise; no ONNX session.
 //! - [`batcher`]: [`Embedder`], the async handle the gateway uses. Requests go through a
 //!   bounded queue to dedicated worker threads (one ONNX session each) that run whatever is
 //!   queued as one batch, so throughput rises under load; a full queue is reported at once
 //!   instead of growing a backlog.
+//! - [`features`]: cheap prompt features (size, notation, request form) that a learned head
+//!   may read next to the embedding; one definition shared with the trainer.
 //! - [`heads`]: scores computed from an embedding — the `learned` ONNX classifier and
 //!   `semantic` routes defined by example utterances.
 //! - [`policy`]: the decision itself, a pure function of request features, scores and the
@@ -18,9 +22,11 @@
 
 pub mod batcher;
 pub mod embedding;
+pub mod features;
 pub mod heads;
 pub mod policy;
 pub mod runtime;
+pub mod static_embed;
 
 pub use batcher::{BatchStats, Embedder, EmbedderOptions};
 pub use embedding::{EmbeddingModel, Pooling};

@@ -252,6 +252,18 @@ pub fn overflow(p: &RoutingPolicy) -> Decision {
     }
 }
 
+/// Formats a score and a threshold with as many decimals (3 to 8) as it takes for the two
+/// to read differently, so a reason never says "0.179 < 0.179".
+pub fn distinct_digits(a: f32, b: f32) -> (String, String) {
+    for prec in 3..=8 {
+        let (x, y) = (format!("{a:.prec$}"), format!("{b:.prec$}"));
+        if x != y || prec == 8 {
+            return (x, y);
+        }
+    }
+    unreachable!("the loop returns at precision 8")
+}
+
 /// The full decision: rules first, then the strategy's scores.
 pub fn decide(p: &RoutingPolicy, f: &Features, s: &Scores) -> Decision {
     if let Some(d) = rules(p, f) {
@@ -265,18 +277,24 @@ pub fn decide(p: &RoutingPolicy, f: &Features, s: &Scores) -> Decision {
         Strategy::Learned { threshold } => {
             let strong = p.strong.as_deref().unwrap_or(weak);
             match s.learned {
-                Some(score) if score >= threshold => Decision::route(
-                    strong,
-                    Basis::Learned,
-                    Some(score),
-                    format!("learned score {score:.3} >= threshold {threshold:.3} -> {strong}"),
-                ),
-                Some(score) => Decision::route(
-                    weak,
-                    Basis::Learned,
-                    Some(score),
-                    format!("learned score {score:.3} < threshold {threshold:.3} -> {weak}"),
-                ),
+                Some(score) if score >= threshold => {
+                    let (a, b) = distinct_digits(score, threshold);
+                    Decision::route(
+                        strong,
+                        Basis::Learned,
+                        Some(score),
+                        format!("learned score {a} >= threshold {b} -> {strong}"),
+                    )
+                }
+                Some(score) => {
+                    let (a, b) = distinct_digits(score, threshold);
+                    Decision::route(
+                        weak,
+                        Basis::Learned,
+                        Some(score),
+                        format!("learned score {a} < threshold {b} -> {weak}"),
+                    )
+                }
                 // No score (head failed): quality first.
                 None => Decision::route(
                     strong,

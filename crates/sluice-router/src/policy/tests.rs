@@ -60,7 +60,7 @@ fn learned_threshold_boundary() {
     assert_eq!(below.target(), Some("local"));
     assert_eq!(
         below.reason(),
-        "learned score 0.500 < threshold 0.500 -> local"
+        "learned score 0.4999 < threshold 0.5000 -> local"
     );
     let none = decide(&p, &f, &Scores::default());
     assert_eq!(
@@ -263,4 +263,20 @@ fn semantic_similarity_max_and_centroid() {
     let q = [1.0f32, 0.0];
     assert!((r.similarity(&q, Aggregate::Max) - 1.0).abs() < 1e-6);
     assert!((r.similarity(&q, Aggregate::Centroid) - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6);
+}
+
+#[test]
+fn reasons_show_enough_digits_to_compare() {
+    // The case the old reason text hid: both read 0.179 at three decimals.
+    let (a, b) = distinct_digits(0.179_04, 0.179_49);
+    assert_eq!((a.as_str(), b.as_str()), ("0.1790", "0.1795"));
+    let (a, b) = distinct_digits(0.179_4, 0.179_5);
+    assert_ne!(a, b, "{a} vs {b}");
+    assert_eq!((a.as_str(), b.as_str()), ("0.1794", "0.1795"));
+    assert_eq!(distinct_digits(0.25, 0.5), ("0.250".into(), "0.500".into()));
+    // Equal values stay equal at the widest precision.
+    assert_eq!(
+        distinct_digits(0.5, 0.5),
+        ("0.50000000".into(), "0.50000000".into())
+    );
 }
