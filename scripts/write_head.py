@@ -2,7 +2,11 @@
 """Writes a router head as an ONNX classifier.
 
 Contract (what `router.heads` loads): input `embedding` float32 [N, dim]; output `score`
-float32 [N, 1], the probability that the weak model's answer is not good enough.
+float32 [N, 1], the probability that the weak model's answer is not good enough. A spec with
+"features" (`{"version", "names", "mu", "sd"}`) adds a second input `features` float32
+[N, F] (the raw prompt features of sluice_router::features), standardised inside the graph
+and concatenated after the embedding; the version is recorded as the model metadata
+`sluice.features`, which the gateway checks against its own feature definition.
 
   write_head.py --weights spec.json --out head.onnx
 
@@ -29,7 +33,7 @@ def f32(a):
 def logistic(spec):
     w = f32(spec["w"]).reshape(-1, 1)
     nodes = [
-        helper.make_node("MatMul", ["embedding", "W"], ["z0"]),
+        helper.make_node("MatMul", ["x", "W"], ["z0"]),
         helper.make_node("Add", ["z0", "B"], ["z"]),
         helper.make_node("Sigmoid", ["z"], ["score"]),
     ]
@@ -39,7 +43,7 @@ def logistic(spec):
 def mlp(spec):
     w1 = f32(spec["w1"]).T  # [dim, H]
     nodes = [
-        helper.make_node("MatMul", ["embedding", "W1"], ["h0"]),
+        helper.make_node("MatMul", ["x", "W1"], ["h0"]),
         helper.make_node("Add", ["h0", "B1"], ["h1"]),
         helper.make_node("Relu", ["h1"], ["h"]),
         helper.make_node("MatMul", ["h", "W2"], ["z0"]),
@@ -58,7 +62,7 @@ def mlp(spec):
 def knn(spec):
     x = f32(spec["x"]).T  # [dim, M]
     nodes = [
-        helper.make_node("MatMul", ["embedding", "X"], ["sims"]),
+        helper.make_node("MatMul", ["x", "X"], ["sims"]),
         helper.make_node("TopK", ["sims", "K"], ["top", "idx"], axis=1),
         helper.make_node("Gather", ["Y", "idx"], ["labels"], axis=0),
         helper.make_node("ReduceMean", ["labels"], ["score"], axes=[1], keepdims=1),
@@ -74,16 +78,36 @@ def knn(spec):
 def build(spec):
     kind = spec.get("kind", "logistic")
     dim, nodes, inits = {"logistic": logistic, "mlp": mlp, "knn": knn}[kind](spec)
+    feats = spec.get("features")
+    if feats:
+        emb_dim = int(spec["emb_dim"])
+        nf = len(feats["mu"])
+        assert emb_dim + nf == dim, f"head width {dim} != embedding {emb_dim} + {nf} features"
+        inputs = [
+            helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", emb_dim]),
+            helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", nf]),
+        ]
+        pre = [
+            helper.make_node("Sub", ["features", "MU"], ["fc"]),
+            helper.make_node("Div", ["fc", "SD"], ["fz"]),
+            helper.make_node("Concat", ["embedding", "fz"], ["x"], axis=1),
+        ]
+        inits = inits + [numpy_helper.from_array(f32(feats["mu"]), "MU"), numpy_helper.from_array(f32(feats["sd"]), "SD")]
+    else:
+        inputs = [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", dim])]
+        pre = [helper.make_node("Identity", ["embedding"], ["x"])]
     graph = helper.make_graph(
-        nodes,
+        pre + nodes,
         f"sluice_{kind}_head",
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", dim])],
+        inputs,
         [helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N", 1])],
         initializer=inits,
     )
     # Opset 17: ReduceMean still takes `axes` as an attribute there.
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="sluice")
     model.ir_version = 8
+    if feats:
+        onnx.helper.set_model_props(model, {"sluice.features": feats["version"], "sluice.feature_names": ",".join(feats.get("names", []))})
     onnx.checker.check_model(model)
     return model
 

@@ -40,7 +40,11 @@ impl EmbedSettings {
     }
 
     fn cache_key(&self) -> anyhow::Result<String> {
-        let file = sluice_router::embedding::find_model_file(&self.model_dir, &self.variant)?;
+        let file = if sluice_router::static_embed::is_static(&self.model_dir) {
+            self.model_dir.join("embeddings.safetensors")
+        } else {
+            sluice_router::embedding::find_model_file(&self.model_dir, &self.variant)?
+        };
         let len = std::fs::metadata(&file)?.len();
         let name = self
             .model_dir

@@ -13,19 +13,19 @@
 
 mod data;
 mod embed;
+mod loso;
 mod metrics;
 mod plot;
+mod table;
 mod train;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use rand::{Rng, SeedableRng};
 use sluice_config::Source;
 
 use crate::embed::EmbedSettings;
-use crate::metrics::Curve;
 use crate::train::{Kind, Label};
 
 #[derive(Parser)]
@@ -40,12 +40,17 @@ struct Cli {
 
 #[derive(clap::Args, Clone)]
 struct Common {
-    /// Labelled data: a RouteLLM folder (holding responses/) or a JSONL file.
-    #[arg(
-        long,
-        default_value = "../shared/evals-data/routellm/routellm/evals/mmlu"
-    )]
-    data: PathBuf,
+    /// Labelled data, repeatable: a RouteLLM MMLU folder (holding responses/), an
+    /// Arena-Bench folder (question.jsonl + scores.jsonl), a RouterBench folder or CSV, or a
+    /// JSONL file. Default: every source the project has (see evals/README.md).
+    #[arg(long)]
+    data: Vec<PathBuf>,
+    /// The weak model of multi-model sources (case-insensitive substring of its name).
+    #[arg(long, default_value = "mixtral-8x7b")]
+    weak: String,
+    /// The strong model of multi-model sources.
+    #[arg(long, default_value = "gpt-4-1106")]
+    strong: String,
     /// Gateway config whose router.embedder is used (and whose prices the cost plot uses);
     /// without it, the embedded default.
     #[arg(long, short)]
@@ -56,8 +61,9 @@ struct Common {
     /// Embedding worker threads.
     #[arg(long, default_value_t = 2)]
     workers: usize,
-    /// L2 penalty (logistic, MLP).
-    #[arg(long, default_value_t = 1e-4)]
+    /// L2 penalty (logistic, MLP). Leave-one-source-out APGR is flat from 1e-4 to 3e-2
+    /// (README, Evals); the stronger penalty is the safer prior for unseen traffic.
+    #[arg(long, default_value_t = 1e-2)]
     l2: f32,
     /// MLP hidden units.
     #[arg(long, default_value_t = 64)]
@@ -70,6 +76,14 @@ struct Common {
     epochs: usize,
 }
 
+/// The sources `--data` defaults to, relative to the repository root.
+pub const DEFAULT_SOURCES: &[&str] = &[
+    "../shared/evals-data/routellm/routellm/evals/mmlu",
+    "../shared/evals-data/arena-bench-v1",
+    "../shared/evals-data/routerbench",
+    "evals/data/everyday.jsonl",
+];
+
 impl Common {
     fn options(&self, seed: u64) -> train::Options {
         train::Options {
@@ -80,39 +94,70 @@ impl Common {
             k: self.k,
         }
     }
+
+    fn pair(&self) -> data::Pair {
+        data::Pair {
+            weak: self.weak.clone(),
+            strong: self.strong.clone(),
+        }
+    }
+
+    fn sources(&self) -> anyhow::Result<Vec<data::Dataset>> {
+        let paths: Vec<PathBuf> = if self.data.is_empty() {
+            DEFAULT_SOURCES.iter().map(PathBuf::from).collect()
+        } else {
+            self.data.clone()
+        };
+        paths
+            .iter()
+            .map(|p| {
+                data::load_with(p, &self.pair())
+                    .with_context(|| format!("loading labelled data from {}", p.display()))
+            })
+            .collect()
+    }
 }
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Embed a dataset into the cache.
+    /// Embed the datasets into the cache.
     Embed(Common),
-    /// Cross-validated cost–quality report for every head kind, random and oracle.
+    /// Leave-one-source-out evaluation of every router variant (the headline), folds within
+    /// each source, the everyday table; Markdown + JSON tables, PNG + SVG plots.
     Report {
         #[command(flatten)]
         common: Common,
-        #[arg(long, value_enum, default_value = "strong-better")]
-        label: Label,
         #[arg(long, default_value_t = 5)]
         folds: usize,
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// The policy whose target/strong prices give the cost axis.
+        /// The policy whose target/strong prices give the cost axis and whose head and
+        /// threshold the everyday table uses.
         #[arg(long, default_value = "auto")]
         policy: String,
         /// Completion tokens assumed per request for the cost axis.
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = 256)]
         output_tokens: u64,
+        /// The everyday table: JSONL with "prompt" and "expect" (weak|strong).
+        #[arg(long, default_value = "evals/data/everyday-table.jsonl")]
+        table: PathBuf,
         #[arg(long, default_value = "evals/results")]
         out: PathBuf,
     },
-    /// Fit a head on all rows and write it as ONNX.
+    /// Fit a head on every source (balanced) and write it as ONNX.
     Train {
         #[command(flatten)]
         common: Common,
         #[arg(long, value_enum, default_value = "logistic")]
         head: Kind,
-        #[arg(long, value_enum, default_value = "strong-better")]
+        #[arg(long, value_enum, default_value = "hard")]
         label: Label,
+        /// Feed the prompt features next to the embedding.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        features: bool,
+        /// One intercept per source while training (see the README's Evals section).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        source_effects: bool,
         #[arg(long, default_value_t = 7)]
         seed: u64,
         #[arg(long, default_value = "config/router-head.onnx")]
@@ -124,10 +169,10 @@ enum Cmd {
         common: Common,
         #[arg(long, default_value = "auto")]
         policy: String,
-        /// Prompts to calibrate on: a text file (one per line) or JSONL with "prompt";
-        /// without it, the prompts of --data.
+        /// Prompts to calibrate on, repeatable: text files (one per line) or JSONL with
+        /// "prompt" (or Arena's "turns"); without it, the prompts of --data.
         #[arg(long)]
-        prompts: Option<PathBuf>,
+        prompts: Vec<PathBuf>,
         /// Wanted share of requests sent to the strong model (0..1).
         #[arg(long, conflicts_with = "target_pgr")]
         target_share: Option<f64>,
@@ -138,38 +183,81 @@ enum Cmd {
         #[arg(long)]
         write: bool,
     },
+    /// Score the everyday table with the config's policy; exit 1 if any prompt lands on the
+    /// wrong side of the threshold.
+    Table {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, default_value = "auto")]
+        policy: String,
+        #[arg(long, default_value = "evals/data/everyday-table.jsonl")]
+        table: PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::Embed(c) => {
-            let (ds, settings) = load(&c)?;
-            let texts: Vec<String> = ds.rows.iter().map(|r| r.prompt.clone()).collect();
-            let v = embed::embed_all(&settings, &c.cache, &texts, c.workers)?;
-            println!(
-                "{} rows embedded ({} dims) with {}",
-                v.len(),
-                v[0].len(),
-                settings.model_dir.display()
-            );
+            let settings = settings(&c)?;
+            for ds in c.sources()? {
+                let texts: Vec<String> = ds.rows.iter().map(|r| r.prompt.clone()).collect();
+                let v = embed::embed_all(&settings, &c.cache, &texts, c.workers)?;
+                println!(
+                    "{}: {} rows embedded ({} dims) with {}",
+                    ds.name,
+                    v.len(),
+                    v[0].len(),
+                    settings.model_dir.display()
+                );
+            }
             Ok(())
         }
         Cmd::Report {
             common,
-            label,
             folds,
             seed,
             policy,
             output_tokens,
+            table,
             out,
-        } => report(&common, label, folds, seed, &policy, output_tokens, &out),
+        } => {
+            let settings = settings(&common)?;
+            let sources = common.sources()?;
+            let vectors = sources
+                .iter()
+                .map(|ds| vectors(&common, ds, &settings))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let cfg = sluice_config::load(&config_source(&common))?;
+            let costs = loso::Costs::from_config(&cfg, &policy, output_tokens)?;
+            let mut md = loso::report(
+                &sources,
+                &vectors,
+                &common.options(seed),
+                folds,
+                seed,
+                &settings,
+                &costs,
+                &out,
+            )?;
+            let rows = table::run(&common, &policy, &table)?;
+            md.push_str(&table::markdown(&rows, &policy));
+            std::fs::write(out.join("report.md"), &md)?;
+            print!("{md}");
+            println!(
+                "\nwritten: {}/report.md, report.json, loso_*.{{png,svg}}",
+                out.display()
+            );
+            Ok(())
+        }
         Cmd::Train {
             common,
             head,
             label,
+            features,
+            source_effects,
             seed,
             out,
-        } => train_head(&common, head, label, seed, &out),
+        } => train_head(&common, head, label, features, source_effects, seed, &out),
         Cmd::Calibrate {
             common,
             policy,
@@ -177,14 +265,22 @@ fn main() -> anyhow::Result<()> {
             target_share,
             target_pgr,
             write,
-        } => calibrate(
-            &common,
-            &policy,
-            prompts.as_deref(),
-            target_share,
-            target_pgr,
-            write,
-        ),
+        } => calibrate(&common, &policy, &prompts, target_share, target_pgr, write),
+        Cmd::Table {
+            common,
+            policy,
+            table,
+        } => {
+            let rows = table::run(&common, &policy, &table)?;
+            print!("{}", table::markdown(&rows, &policy));
+            let wrong = rows.iter().filter(|r| !r.ok()).count();
+            anyhow::ensure!(
+                wrong == 0,
+                "{wrong} of {} prompts on the wrong side",
+                rows.len()
+            );
+            Ok(())
+        }
     }
 }
 
@@ -192,10 +288,9 @@ fn config_source(c: &Common) -> Source {
     c.config.clone().map_or(Source::Embedded, Source::File)
 }
 
-fn load(c: &Common) -> anyhow::Result<(data::Dataset, EmbedSettings)> {
-    let ds = data::load(&c.data)?;
+fn settings(c: &Common) -> anyhow::Result<EmbedSettings> {
     let cfg = sluice_config::load(&config_source(c))?;
-    Ok((ds, EmbedSettings::from_config(&cfg)?))
+    EmbedSettings::from_config(&cfg)
 }
 
 fn vectors(
@@ -205,157 +300,6 @@ fn vectors(
 ) -> anyhow::Result<Vec<Vec<f32>>> {
     let texts: Vec<String> = ds.rows.iter().map(|r| r.prompt.clone()).collect();
     embed::embed_all(settings, &c.cache, &texts, c.workers)
-}
-
-fn fmt_pct(x: Option<f64>) -> String {
-    x.map_or("—".into(), |v| format!("{:.1}%", v * 100.0))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn report(
-    c: &Common,
-    label: Label,
-    folds: usize,
-    seed: u64,
-    policy: &str,
-    output_tokens: u64,
-    out: &Path,
-) -> anyhow::Result<()> {
-    let (ds, settings) = load(c)?;
-    let x = vectors(c, &ds, &settings)?;
-    let y: Vec<f32> = ds.rows.iter().map(|r| label.of(r)).collect();
-    let weak: Vec<f64> = ds.rows.iter().map(|r| r.weak).collect();
-    let strong: Vec<f64> = ds.rows.iter().map(|r| r.strong).collect();
-    let fold = train::group_folds(&ds.rows, folds, seed);
-    let opts = c.options(seed);
-    let mut curves: Vec<Curve> = Vec::new();
-    for kind in [Kind::Logistic, Kind::Mlp, Kind::Knn] {
-        let t = std::time::Instant::now();
-        let scores = train::cross_validate(kind, &x, &y, &fold, &opts);
-        let name = format!("{kind:?}").to_lowercase();
-        let cv = metrics::curve(&name, &scores, &weak, &strong);
-        eprintln!(
-            "{name}: APGR {:.4}, CPT(50%) {} ({:.1}s)",
-            cv.apgr,
-            fmt_pct(cv.cpt50),
-            t.elapsed().as_secs_f64()
-        );
-        curves.push(cv);
-    }
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let random: Vec<f64> = (0..x.len()).map(|_| rng.random::<f64>()).collect();
-    curves.push(metrics::curve("random", &random, &weak, &strong));
-    let oracle: Vec<f64> = (0..x.len())
-        .map(|i| strong[i] - weak[i] + rng.random::<f64>() * 1e-6)
-        .collect();
-    curves.push(metrics::curve("oracle", &oracle, &weak, &strong));
-
-    // Cost axis: the policy's weak (target) and strong models' prices.
-    let cfg = sluice_config::load(&config_source(c))?;
-    let pol = cfg
-        .policies
-        .get(policy)
-        .with_context(|| format!("no policy '{policy}' in the config"))?;
-    let price = |m: &str| cfg.models.get(m).and_then(|m| m.pricing);
-    let strong_name = pol
-        .strong
-        .clone()
-        .or_else(|| pol.fallbacks.first().cloned())
-        .unwrap_or_default();
-    let mean_prompt_tokens = ds
-        .rows
-        .iter()
-        .map(|r| r.prompt.len() as f64 / 4.0)
-        .sum::<f64>()
-        / ds.rows.len() as f64;
-    let cost = |m: &str| {
-        price(m).map_or(0.0, |p| {
-            (mean_prompt_tokens * p.input + output_tokens as f64 * p.output) / 1e6 * 1000.0
-        })
-    };
-    let (cw, cs) = (cost(&pol.target), cost(&strong_name));
-
-    std::fs::create_dir_all(out)?;
-    let wa = ds.weak_accuracy();
-    let sa = ds.strong_accuracy();
-    let mut md = format!(
-        "Dataset `{}`: {} prompts in {} groups; weak `{}` {:.2}%, strong `{}` {:.2}%. Heads are scored out of fold: \
-         {} folds by group (MMLU subject), so every prompt is scored by a head that never saw its subject. \
-         Label `{:?}`, seed {seed}, embedder `{}` ({}, {} tokens).\n\n\
-         | router | APGR | CPT(50%) | CPT(80%) | CPT(95%) |\n|---|---|---|---|---|\n",
-        ds.name,
-        ds.rows.len(),
-        ds.groups().len(),
-        ds.weak_model,
-        wa * 100.0,
-        ds.strong_model,
-        sa * 100.0,
-        folds,
-        label,
-        settings.model_dir.file_name().and_then(|n| n.to_str()).unwrap_or(""),
-        settings.variant,
-        settings.max_tokens,
-    );
-    for cv in &curves {
-        md.push_str(&format!(
-            "| {} | {:.4} | {} | {} | {} |\n",
-            cv.name,
-            cv.apgr,
-            fmt_pct(cv.cpt50),
-            fmt_pct(cv.cpt80),
-            fmt_pct(cv.cpt95)
-        ));
-    }
-    md.push_str(&format!(
-        "\nCost axis: `{}` (${cw:.4}) vs `{strong_name}` (${cs:.4}) per 1,000 requests at ~{mean_prompt_tokens:.0} prompt + {output_tokens} completion tokens, prices from the config.\n",
-        pol.target, cw = cw, cs = cs
-    ));
-    std::fs::write(out.join("report.md"), &md)?;
-    let json = serde_json::json!({
-        "dataset": ds.name, "rows": ds.rows.len(), "weak_accuracy": wa, "strong_accuracy": sa,
-        "folds": folds, "label": label, "seed": seed, "curves": curves,
-        "cost_per_1k": {"weak": cw, "strong": cs},
-    });
-    std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&json)?)?;
-    let hl = vec![
-        (format!("weak {:.1}%", wa * 100.0), wa),
-        (format!("strong {:.1}%", sa * 100.0), sa),
-    ];
-    let by_share: Vec<plot::Series> = curves
-        .iter()
-        .map(|cv| plot::Series {
-            curve: cv,
-            xs: cv.points.iter().map(|p| p.strong_share * 100.0).collect(),
-        })
-        .collect();
-    plot::write(
-        &out.join("quality_vs_strong_share"),
-        "MMLU: accuracy vs share of strong-model calls",
-        "% of requests to the strong model",
-        &by_share,
-        &hl,
-    )?;
-    let by_cost: Vec<plot::Series> = curves
-        .iter()
-        .map(|cv| plot::Series {
-            curve: cv,
-            xs: cv
-                .points
-                .iter()
-                .map(|p| cw + p.strong_share * (cs - cw))
-                .collect(),
-        })
-        .collect();
-    plot::write(
-        &out.join("quality_vs_cost"),
-        "MMLU: accuracy vs cost",
-        "USD per 1,000 requests",
-        &by_cost,
-        &hl,
-    )?;
-    print!("{md}");
-    println!("\nwritten: {}/report.md, report.json, quality_vs_strong_share.{{png,svg}}, quality_vs_cost.{{png,svg}}", out.display());
-    Ok(())
 }
 
 fn python() -> PathBuf {
@@ -373,11 +317,50 @@ fn python() -> PathBuf {
     PathBuf::from("python3")
 }
 
-fn train_head(c: &Common, head: Kind, label: Label, seed: u64, out: &Path) -> anyhow::Result<()> {
-    let (ds, settings) = load(c)?;
-    let x = vectors(c, &ds, &settings)?;
-    let y: Vec<f32> = ds.rows.iter().map(|r| label.of(r)).collect();
-    let model = train::train(head, &x, &y, &c.options(seed));
+fn train_head(
+    c: &Common,
+    head: Kind,
+    label: Label,
+    features: bool,
+    fixed_effects: bool,
+    seed: u64,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let settings = settings(c)?;
+    let sources = c.sources()?;
+    let mut texts: Vec<&str> = Vec::new();
+    let mut emb: Vec<Vec<f32>> = Vec::new();
+    let mut y = Vec::new();
+    let mut w = Vec::new();
+    let mut source_of = Vec::new();
+    let weights = loso::balance(&sources.iter().map(|d| d.rows.len()).collect::<Vec<_>>());
+    for (s, (ds, wt)) in sources.iter().zip(&weights).enumerate() {
+        emb.extend(vectors(c, ds, &settings)?);
+        for r in &ds.rows {
+            texts.push(&r.prompt);
+            y.push(label.of(r));
+            w.push(*wt);
+            source_of.push(s);
+        }
+    }
+    let feats: Vec<[f32; sluice_router::features::COUNT]> = texts
+        .iter()
+        .map(|t| sluice_router::features::prompt_features(t))
+        .collect();
+    let inputs: Vec<train::Input<'_>> = emb
+        .iter()
+        .zip(&feats)
+        .map(|(e, f)| train::Input { emb: e, feat: f })
+        .collect();
+    let model = train::Head::fit(
+        head,
+        &inputs,
+        features,
+        &y,
+        &w,
+        fixed_effects.then_some((source_of.as_slice(), sources.len())),
+        &c.options(seed),
+    );
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -398,13 +381,20 @@ fn train_head(c: &Common, head: Kind, label: Label, seed: u64, out: &Path) -> an
         .context("running scripts/write_head.py (needs the .venv from scripts/setup.sh)")?;
     anyhow::ensure!(status.success(), "scripts/write_head.py failed");
     // The ONNX file must score exactly like the model it was written from.
-    let onnx = sluice_router::heads::LearnedHead::load(out, x[0].len())?;
-    let probe: Vec<Vec<f32>> = x.iter().step_by((x.len() / 64).max(1)).cloned().collect();
-    let got = onnx.score(&probe)?;
-    let worst = probe
+    let onnx = sluice_router::heads::LearnedHead::load(out, emb[0].len())?;
+    anyhow::ensure!(
+        onnx.uses_features() == features,
+        "the written head's features input does not match --features {features}"
+    );
+    let step = (emb.len() / 64).max(1);
+    let probe: Vec<Vec<f32>> = emb.iter().step_by(step).cloned().collect();
+    let probe_texts: Vec<&str> = texts.iter().step_by(step).copied().collect();
+    let got = onnx.score(&probe, &probe_texts)?;
+    let worst = inputs
         .iter()
+        .step_by(step)
         .zip(&got)
-        .map(|(v, g)| (model.score(v) - g).abs())
+        .map(|(i, g)| (model.score(i) - g).abs())
         .fold(0f32, f32::max);
     anyhow::ensure!(
         worst < 1e-4,
@@ -412,13 +402,15 @@ fn train_head(c: &Common, head: Kind, label: Label, seed: u64, out: &Path) -> an
     );
     std::fs::remove_file(&spec).ok();
     println!(
-        "wrote {} ({head:?} head, label {label:?}, {} rows, seed {seed}); ONNX matches the Rust model within {worst:.1e}",
+        "wrote {} ({head:?} head, label {label:?}, features {features}, {} rows from {} sources, seed {seed}); ONNX matches the Rust model within {worst:.1e}",
         out.display(),
-        ds.rows.len()
+        y.len(),
+        sources.len(),
     );
     Ok(())
 }
 
+/// Prompts from a text file (one per line) or JSONL (`"prompt"`, or Arena's `"turns"`).
 fn read_prompts(path: &Path) -> anyhow::Result<Vec<String>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -428,10 +420,19 @@ fn read_prompts(path: &Path) -> anyhow::Result<Vec<String>> {
         .map(|l| {
             if is_jsonl {
                 let v: serde_json::Value = serde_json::from_str(l)?;
-                v["prompt"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .context("JSONL line without a \"prompt\" string")
+                if let Some(p) = v["prompt"].as_str() {
+                    return Ok(p.to_owned());
+                }
+                let turns: Vec<&str> = v["turns"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|t| t.as_str()).collect())
+                    .unwrap_or_default();
+                anyhow::ensure!(
+                    !turns.is_empty(),
+                    "{}: JSONL line without a \"prompt\" string or \"turns\"",
+                    path.display()
+                );
+                Ok(turns.join("\n"))
             } else {
                 Ok(l.to_owned())
             }
@@ -439,14 +440,14 @@ fn read_prompts(path: &Path) -> anyhow::Result<Vec<String>> {
         .collect()
 }
 
-fn calibrate(
-    c: &Common,
-    policy: &str,
-    prompts: Option<&Path>,
-    share: Option<f64>,
-    pgr: Option<f64>,
-    write: bool,
-) -> anyhow::Result<()> {
+/// A learned policy's head and threshold, as the gateway would load them.
+pub struct PolicyHead {
+    pub head: sluice_router::heads::LearnedHead,
+    pub threshold: f64,
+    pub settings: EmbedSettings,
+}
+
+fn policy_head(c: &Common, policy: &str) -> anyhow::Result<PolicyHead> {
     let source = config_source(c);
     let cfg = sluice_config::load(&source)?;
     let settings = EmbedSettings::from_config(&cfg)?;
@@ -454,7 +455,7 @@ fn calibrate(
         .policies
         .get(policy)
         .with_context(|| format!("no policy '{policy}' in {}", source.name()))?;
-    let sluice_config::Strategy::Learned { head, .. } = &pol.strategy else {
+    let sluice_config::Strategy::Learned { head, threshold } = &pol.strategy else {
         anyhow::bail!("policy '{policy}' is not a learned policy");
     };
     let head_path = cfg
@@ -471,23 +472,47 @@ fn calibrate(
     } else {
         base.join(head_path)
     };
-    let onnx = sluice_router::heads::LearnedHead::load(&head_path, 384)?;
-    let (texts, labelled) = match prompts {
-        Some(p) => (read_prompts(p)?, None),
-        None => {
-            let ds = data::load(&c.data)?;
-            (ds.rows.iter().map(|r| r.prompt.clone()).collect(), Some(ds))
+    let dim = embed::embed_all(&settings, &c.cache, &["probe".to_owned()], 1)?[0].len();
+    Ok(PolicyHead {
+        head: sluice_router::heads::LearnedHead::load(&head_path, dim)?,
+        threshold: *threshold,
+        settings,
+    })
+}
+
+/// Scores texts with a policy's head, as the gateway does (embedding + features).
+fn score_texts(c: &Common, ph: &PolicyHead, texts: &[String]) -> anyhow::Result<Vec<f64>> {
+    let x = embed::embed_all(&ph.settings, &c.cache, texts, c.workers)?;
+    let mut out = Vec::with_capacity(texts.len());
+    for (ch, tx) in x.chunks(256).zip(texts.chunks(256)) {
+        let t: Vec<&str> = tx.iter().map(String::as_str).collect();
+        out.extend(ph.head.score(ch, &t)?.into_iter().map(f64::from));
+    }
+    Ok(out)
+}
+
+fn calibrate(
+    c: &Common,
+    policy: &str,
+    prompts: &[PathBuf],
+    share: Option<f64>,
+    pgr: Option<f64>,
+    write: bool,
+) -> anyhow::Result<()> {
+    let source = config_source(c);
+    let ph = policy_head(c, policy)?;
+    let (texts, labelled) = if prompts.is_empty() {
+        let sources = c.sources()?;
+        let rows: Vec<data::Row> = sources.into_iter().flat_map(|d| d.rows).collect();
+        (rows.iter().map(|r| r.prompt.clone()).collect(), Some(rows))
+    } else {
+        let mut t = Vec::new();
+        for p in prompts {
+            t.extend(read_prompts(p)?);
         }
+        (t, None)
     };
-    let x = embed::embed_all(&settings, &c.cache, &texts, c.workers)?;
-    let scores: Vec<f64> = x
-        .chunks(256)
-        .map(|ch| onnx.score(ch))
-        .collect::<Result<Vec<_>, _>>()?
-        .concat()
-        .into_iter()
-        .map(f64::from)
-        .collect();
+    let scores = score_texts(c, &ph, &texts)?;
     let mut sorted = scores.clone();
     sorted.sort_by(f64::total_cmp);
     let threshold = match (share, pgr) {
@@ -500,20 +525,21 @@ fn calibrate(
             sorted[idx]
         }
         (None, Some(p)) => {
-            let ds =
+            let rows =
                 labelled.context("--target-pgr needs labelled data (--data, without --prompts)")?;
-            let (wa, sa) = (ds.weak_accuracy(), ds.strong_accuracy());
+            let n = rows.len() as f64;
+            let wa = rows.iter().map(|r| r.weak).sum::<f64>() / n;
+            let sa = rows.iter().map(|r| r.strong).sum::<f64>() / n;
             let target = wa + p * (sa - wa);
             // Highest threshold (fewest strong calls) whose accuracy reaches the target.
             let mut best = None;
             for &t in sorted.iter().rev().step_by((sorted.len() / 2000).max(1)) {
-                let acc = ds
-                    .rows
+                let acc = rows
                     .iter()
                     .zip(&scores)
                     .map(|(r, &s)| if s >= t { r.strong } else { r.weak })
                     .sum::<f64>()
-                    / ds.rows.len() as f64;
+                    / n;
                 if acc >= target {
                     best = Some(t);
                     break;

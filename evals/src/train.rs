@@ -18,6 +18,11 @@ pub enum Label {
     WeakWrong,
     /// max(0, strong − weak): the strong model would do better.
     StrongBetter,
+    /// The share of the source's models that fall short of the strong one on this prompt
+    /// ([`Row::need`]): a difficulty estimate from every model pair the data holds.
+    Need,
+    /// How badly the source's non-strong models do on the prompt ([`Row::hard`]).
+    Hard,
 }
 
 impl Label {
@@ -25,6 +30,8 @@ impl Label {
         match self {
             Label::WeakWrong => (1.0 - r.weak) as f32,
             Label::StrongBetter => (r.strong - r.weak).max(0.0) as f32,
+            Label::Need => r.need as f32,
+            Label::Hard => r.hard as f32,
         }
     }
 }
@@ -116,35 +123,43 @@ impl Adam {
     }
 }
 
-pub fn train(kind: Kind, x: &[Vec<f32>], y: &[f32], o: &Options) -> Model {
+/// Fits a head. `w` weighs each row's loss (sources are balanced this way); empty = all 1.
+pub fn train(kind: Kind, x: &[Vec<f32>], y: &[f32], w: &[f32], o: &Options) -> Model {
     let dim = x[0].len();
-    let n = x.len() as f32;
+    let ones;
+    let w: &[f32] = if w.is_empty() {
+        ones = vec![1f32; x.len()];
+        &ones
+    } else {
+        w
+    };
+    let n: f32 = w.iter().sum();
     let mut rng = StdRng::seed_from_u64(o.seed);
     match kind {
         Kind::Logistic => {
-            let (mut w, mut b) = (vec![0f32; dim], 0f32);
+            let (mut wt, mut b) = (vec![0f32; dim], 0f32);
             let mut opt_w = Adam::new(dim, 0.05);
             let mut opt_b = Adam::new(1, 0.05);
             let epochs = if o.epochs == 0 { 300 } else { o.epochs };
             for _ in 0..epochs {
                 let mut gw = vec![0f32; dim];
                 let mut gb = 0f32;
-                for (xi, &yi) in x.iter().zip(y) {
-                    let err = sigmoid(dot(&w, xi) + b) - yi;
+                for ((xi, &yi), &wi) in x.iter().zip(y).zip(w) {
+                    let err = (sigmoid(dot(&wt, xi) + b) - yi) * wi;
                     for (g, v) in gw.iter_mut().zip(xi) {
                         *g += err * v;
                     }
                     gb += err;
                 }
-                for (g, wi) in gw.iter_mut().zip(&w) {
+                for (g, wi) in gw.iter_mut().zip(&wt) {
                     *g = *g / n + o.l2 * wi;
                 }
-                opt_w.step(&mut w, &gw);
+                opt_w.step(&mut wt, &gw);
                 let mut bb = [b];
                 opt_b.step(&mut bb, &[gb / n]);
                 b = bb[0];
             }
-            Model::Logistic { w, b }
+            Model::Logistic { w: wt, b }
         }
         Kind::Mlp => {
             let h = o.hidden;
@@ -177,7 +192,7 @@ pub fn train(kind: Kind, x: &[Vec<f32>], y: &[f32], o: &Options) -> Model {
                         for j in 0..h {
                             hid[j] = (dot(&w1[j * dim..(j + 1) * dim], xi) + b1[j]).max(0.0);
                         }
-                        let err = sigmoid(dot(&w2, &hid) + b2[0]) - y[i];
+                        let err = (sigmoid(dot(&w2, &hid) + b2[0]) - y[i]) * w[i];
                         gb2 += err;
                         for j in 0..h {
                             g2[j] += err * hid[j];
@@ -190,7 +205,7 @@ pub fn train(kind: Kind, x: &[Vec<f32>], y: &[f32], o: &Options) -> Model {
                             }
                         }
                     }
-                    let m = chunk.len() as f32;
+                    let m = chunk.iter().map(|&i| w[i]).sum::<f32>().max(1e-6);
                     for (g, p) in g1.iter_mut().zip(&w1) {
                         *g = *g / m + o.l2 * p;
                     }
@@ -222,6 +237,36 @@ pub fn train(kind: Kind, x: &[Vec<f32>], y: &[f32], o: &Options) -> Model {
 }
 
 impl Model {
+    /// Drops the last `k` inputs (source indicators) of a model trained on `d + k` inputs,
+    /// feeding them the uniform value 1/k instead, folded into the intercepts.
+    fn fold_tail(&mut self, d: usize, k: usize) {
+        let inv = 1.0 / k as f32;
+        match self {
+            Model::Logistic { w, b } => {
+                *b += w[d..].iter().sum::<f32>() * inv;
+                w.truncate(d);
+            }
+            Model::Mlp {
+                w1,
+                b1,
+                hidden,
+                dim,
+                ..
+            } => {
+                let old = *dim;
+                let mut nw = Vec::with_capacity(*hidden * d);
+                for j in 0..*hidden {
+                    let row = &w1[j * old..(j + 1) * old];
+                    b1[j] += row[d..].iter().sum::<f32>() * inv;
+                    nw.extend_from_slice(&row[..d]);
+                }
+                *w1 = nw;
+                *dim = d;
+            }
+            Model::Knn { x, .. } => x.iter_mut().for_each(|r| r.truncate(d)),
+        }
+    }
+
     pub fn score(&self, xi: &[f32]) -> f32 {
         match self {
             Model::Logistic { w, b } => sigmoid(dot(w, xi) + b),
@@ -285,35 +330,115 @@ pub fn group_folds(rows: &[Row], folds: usize, seed: u64) -> Vec<usize> {
     rows.iter().map(|r| fold_of[r.group.as_str()]).collect()
 }
 
-/// Out-of-fold scores: each row scored by a head trained without its fold.
-pub fn cross_validate(
-    kind: Kind,
-    x: &[Vec<f32>],
-    y: &[f32],
-    fold: &[usize],
-    o: &Options,
-) -> Vec<f64> {
-    let folds = fold.iter().max().map_or(1, |m| m + 1);
-    let mut scores = vec![0f64; x.len()];
-    for f in 0..folds {
-        let (mut tx, mut ty) = (Vec::new(), Vec::new());
-        for i in 0..x.len() {
-            if fold[i] != f {
-                tx.push(x[i].clone());
-                ty.push(y[i]);
+/// A trained head with its input contract: the embedding, optionally followed by the prompt
+/// features ([`sluice_router::features`]) standardised with the training rows' mean and
+/// deviation. The standardisation is part of the head (written into the ONNX graph), so the
+/// gateway passes raw features.
+pub struct Head {
+    pub model: Model,
+    pub emb_dim: usize,
+    /// Per-feature (mean, deviation) when the head reads features.
+    pub features: Option<(Vec<f32>, Vec<f32>)>,
+}
+
+/// One row's input: its embedding and its raw features.
+pub struct Input<'a> {
+    pub emb: &'a [f32],
+    pub feat: &'a [f32],
+}
+
+impl Head {
+    /// Fits a head. With `sources` (each row's source index and the number of sources),
+    /// the model also gets one intercept per source while training ("fixed effects"), so the
+    /// shared weights learn what makes a prompt harder *than others of its source*, not
+    /// which source it came from (sources differ in base rate and look, and a head that
+    /// learns the look does not transfer). The per-source intercepts are averaged into the
+    /// single intercept afterwards.
+    pub fn fit(
+        kind: Kind,
+        rows: &[Input<'_>],
+        use_features: bool,
+        y: &[f32],
+        w: &[f32],
+        sources: Option<(&[usize], usize)>,
+        o: &Options,
+    ) -> Head {
+        let emb_dim = rows[0].emb.len();
+        let features = use_features.then(|| standardiser(rows, w));
+        let head = Head {
+            model: Model::Logistic {
+                w: Vec::new(),
+                b: 0.0,
+            },
+            emb_dim,
+            features,
+        };
+        let mut x: Vec<Vec<f32>> = rows.iter().map(|r| head.assemble(r)).collect();
+        let d = x[0].len();
+        if let Some((src, k)) = sources {
+            for (xi, &s) in x.iter_mut().zip(src) {
+                xi.extend((0..k).map(|j| if j == s { 1.0 } else { 0.0 }));
             }
         }
-        if tx.is_empty() {
-            continue;
+        let mut model = train(kind, &x, y, w, o);
+        if let Some((_, k)) = sources {
+            model.fold_tail(d, k);
         }
-        let m = train(kind, &tx, &ty, o);
-        for i in 0..x.len() {
-            if fold[i] == f {
-                scores[i] = f64::from(m.score(&x[i]));
-            }
+        Head { model, ..head }
+    }
+
+    fn assemble(&self, r: &Input<'_>) -> Vec<f32> {
+        let mut v = r.emb.to_vec();
+        if let Some((mu, sd)) = &self.features {
+            v.extend(r.feat.iter().zip(mu).zip(sd).map(|((f, m), s)| (f - m) / s));
+        }
+        v
+    }
+
+    pub fn score(&self, r: &Input<'_>) -> f32 {
+        self.model.score(&self.assemble(r))
+    }
+
+    /// The weights as `scripts/write_head.py` reads them.
+    pub fn spec(&self) -> serde_json::Value {
+        let mut spec = self.model.spec();
+        spec["emb_dim"] = serde_json::json!(self.emb_dim);
+        if let Some((mu, sd)) = &self.features {
+            spec["features"] = serde_json::json!({
+                "version": sluice_router::features::VERSION,
+                "names": sluice_router::features::NAMES,
+                "mu": mu,
+                "sd": sd,
+            });
+        }
+        spec
+    }
+}
+
+/// Weighted mean and deviation of each feature (deviation floored so constant features stay
+/// finite).
+fn standardiser(rows: &[Input<'_>], w: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let d = rows[0].feat.len();
+    let wt = |i: usize| w.get(i).copied().unwrap_or(1.0) as f64;
+    let total: f64 = (0..rows.len()).map(wt).sum();
+    let mut mu = vec![0f64; d];
+    for (i, r) in rows.iter().enumerate() {
+        for (m, f) in mu.iter_mut().zip(r.feat) {
+            *m += wt(i) * f64::from(*f);
         }
     }
-    scores
+    mu.iter_mut().for_each(|m| *m /= total);
+    let mut var = vec![0f64; d];
+    for (i, r) in rows.iter().enumerate() {
+        for ((v, f), m) in var.iter_mut().zip(r.feat).zip(&mu) {
+            *v += wt(i) * (f64::from(*f) - m).powi(2);
+        }
+    }
+    let sd = var
+        .iter()
+        .map(|v| ((v / total).sqrt() as f32).max(1e-3))
+        .collect();
+    (mu.iter().map(|m| *m as f32).collect(), sd)
 }
 
 #[cfg(test)]
@@ -340,6 +465,7 @@ mod tests {
                 kind,
                 &x,
                 &y,
+                &[],
                 &Options {
                     k: 10,
                     ..Options::default()
@@ -362,6 +488,8 @@ mod tests {
                 weak: 1.0,
                 strong: 1.0,
                 group: format!("g{}", i % 7),
+                need: 0.0,
+                hard: 0.0,
             })
             .collect();
         let f = group_folds(&rows, 3, 5);
