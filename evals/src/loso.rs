@@ -249,13 +249,14 @@ fn fmt_pct(x: Option<f64>) -> String {
     x.map_or("—".into(), |v| format!("{:.1}%", v * 100.0))
 }
 
-fn curve_row(name: &str, c: &Curve) -> String {
+fn curve_row(name: &str, c: &Curve, auc: Option<f64>) -> String {
     format!(
-        "| {} | {:.3} | {} | {} |\n",
+        "| {} | {:.3} | {} | {} | {} |\n",
         name,
         c.apgr,
         fmt_pct(c.cpt50),
-        fmt_pct(c.cpt80)
+        fmt_pct(c.cpt80),
+        auc.map_or("—".into(), |a| format!("{a:.3}"))
     )
 }
 
@@ -310,7 +311,8 @@ pub fn report(
          Each head is trained on every source but one (sources balanced) and evaluated on the \
          held-out source's own weak/strong pair. APGR: area under the quality curve between \
          weak (0) and strong (1); random ≈ 0.5. CPT(x%): share of strong calls needed to reach \
-         x% of the quality gap.\n",
+         x% of the quality gap. AUROC: chance that a prompt where the strong model did better \
+         scores above one where it did not (for the everyday set: hard ranked above easy).\n",
         settings
             .model_dir
             .file_name()
@@ -342,9 +344,10 @@ pub fn report(
         let test: Vec<usize> = (0..n).filter(|&i| pool.source[i] == held).collect();
         let weak: Vec<f64> = ds.rows.iter().map(|r| r.weak).collect();
         let strong: Vec<f64> = ds.rows.iter().map(|r| r.strong).collect();
+        let better: Vec<bool> = ds.rows.iter().map(|r| r.strong > r.weak).collect();
         md.push_str(&format!(
             "\n### Held out: `{}` ({} rows, weak `{}` {:.3}, strong `{}` {:.3})\n\n\
-             | router | APGR | CPT(50%) | CPT(80%) |\n|---|---|---|---|\n",
+             | router | APGR | CPT(50%) | CPT(80%) | AUROC |\n|---|---|---|---|---|\n",
             ds.name,
             ds.rows.len(),
             ds.weak_model,
@@ -377,7 +380,8 @@ pub fn report(
                 c.apgr,
                 t.elapsed().as_secs_f64()
             );
-            md.push_str(&curve_row(v.name, &c));
+            let auc = metrics::auroc(&scores, &better);
+            md.push_str(&curve_row(v.name, &c, auc));
             summary[vi].1.push(Some(c.apgr));
             // Subsets (RouterBench's ARC / MBPP / Winogrande) reported apart.
             let groups = ds.groups();
@@ -400,8 +404,8 @@ pub fn report(
             curves.push(c);
         }
         let (random, oracle) = baselines(&mut rng, &weak, &strong);
-        md.push_str(&curve_row("random", &random));
-        md.push_str(&curve_row("oracle", &oracle));
+        md.push_str(&curve_row("random", &random, None));
+        md.push_str(&curve_row("oracle", &oracle, None));
         if !subsets.is_empty() {
             md.push_str("\nRouterBench subsets (APGR of the same held-out scores):\n\n| router |");
             let names: Vec<&str> = subsets[0].1.iter().map(|(g, _)| g.as_str()).collect();

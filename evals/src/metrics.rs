@@ -184,3 +184,57 @@ mod tests {
         assert!(c.apgr > 0.5);
     }
 }
+
+/// Area under the ROC curve of `scores` for the rows where `positive` holds: the chance that
+/// a random positive row scores above a random negative one (ties count half). `None` when
+/// either class is empty.
+pub fn auroc(scores: &[f64], positive: &[bool]) -> Option<f64> {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let (mut rank_sum, mut npos) = (0.0, 0usize);
+    let mut i = 0;
+    while i < idx.len() {
+        // Average rank over a run of tied scores.
+        let mut j = i;
+        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &idx[i..=j] {
+            if positive[k] {
+                rank_sum += avg;
+                npos += 1;
+            }
+        }
+        i = j + 1;
+    }
+    let nneg = scores.len() - npos;
+    if npos == 0 || nneg == 0 {
+        return None;
+    }
+    Some((rank_sum - (npos * (npos + 1)) as f64 / 2.0) / (npos as f64 * nneg as f64))
+}
+
+#[cfg(test)]
+mod auroc_tests {
+    use super::auroc;
+
+    #[test]
+    fn perfect_reversed_and_tied() {
+        assert_eq!(
+            auroc(&[0.1, 0.2, 0.8, 0.9], &[false, false, true, true]),
+            Some(1.0)
+        );
+        assert_eq!(
+            auroc(&[0.9, 0.8, 0.2, 0.1], &[false, false, true, true]),
+            Some(0.0)
+        );
+        assert_eq!(auroc(&[0.5, 0.5], &[false, true]), Some(0.5));
+        // One of four positive-negative pairs misordered.
+        assert_eq!(
+            auroc(&[0.1, 0.6, 0.5, 0.9], &[false, false, true, true]),
+            Some(0.75)
+        );
+        assert_eq!(auroc(&[0.1], &[true]), None);
+    }
+}

@@ -5,7 +5,8 @@
 //! router benchmarks). Groups: `{fp32,int8}/{16,128}tok/{bare_session_run,decision,
 //! decision_features,decision_via_embedder}` for the MiniLM transformer, and
 //! `static/{16,128}tok/{decision_features,decision_via_embedder}` for the static table
-//! distilled from it (`.cache/static-minilm`, made by scripts/setup.sh; or
+//! distilled from it (`all-MiniLM-L6-v2-static` in the cache folder, made by
+//! scripts/setup.sh; or
 //! `SLUICE_STATIC_MODEL`). `decision` uses an embedding-only head; `decision_features` the
 //! shipped contract (embedding + prompt features).
 
@@ -52,7 +53,7 @@ fn make_head(dim: usize, features: bool) -> Arc<LearnedHead> {
 
 fn static_model_dir() -> Option<std::path::PathBuf> {
     let p = std::env::var_os("SLUICE_STATIC_MODEL").map_or_else(
-        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/static-minilm"),
+        || sluice_router::embedding::model_path("all-MiniLM-L6-v2-static"),
         std::path::PathBuf::from,
     );
     p.join("embeddings.safetensors").is_file().then_some(p)
@@ -91,7 +92,7 @@ fn decide_once(policy: &RoutingPolicy, features: &Features, learned: Option<f32>
 /// embedder's worker thread.
 fn bench_static(c: &mut Criterion, policy: &RoutingPolicy) {
     let Some(dir) = static_model_dir() else {
-        eprintln!("static model not found (.cache/static-minilm): run scripts/setup.sh; skipping static/*");
+        eprintln!("static model all-MiniLM-L6-v2-static not found: run scripts/setup.sh; skipping static/*");
         return;
     };
     let mut model = EmbeddingModel::load(&dir, &LoadOptions::default()).unwrap();

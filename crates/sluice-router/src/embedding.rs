@@ -240,6 +240,13 @@ impl EmbeddingModel {
         self.max_tokens
     }
 
+    /// The general tokenizer's ids for `text` without special tokens (for checking fast
+    /// paths against it).
+    pub fn reference_ids(&self, text: &str) -> Result<Vec<u32>, RouterError> {
+        let enc = self.tokenizer.encode(text, false).map_err(ort_err)?;
+        Ok(enc.get_ids().to_vec())
+    }
+
     /// Whether this is a static token-embedding model (no ONNX session).
     pub fn is_static(&self) -> bool {
         matches!(self.backend, Backend::Static(_))
@@ -250,8 +257,13 @@ impl EmbeddingModel {
     /// model's ids carry no special tokens (its rows are averaged, and `[CLS]`/`[SEP]`
     /// would only pull every text towards the same point).
     pub fn tokenize(&self, text: &str) -> Result<Vec<u32>, RouterError> {
-        if let Backend::Static(_) = self.backend {
-            return crate::static_embed::tokenize(&self.tokenizer, text, self.max_tokens);
+        if let Backend::Static(table) = &self.backend {
+            return crate::static_embed::tokenize(
+                &self.tokenizer,
+                table.fast.as_ref(),
+                text,
+                self.max_tokens,
+            );
         }
         let enc = self.tokenizer.encode(text, true).map_err(ort_err)?;
         if enc.len() <= self.max_tokens {

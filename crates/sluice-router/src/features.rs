@@ -161,16 +161,19 @@ pub fn prompt_features(text: &str) -> [f32; COUNT] {
     }
     let n = n.max(1) as f32;
     let (mut reasoning, mut light, mut code_words) = (0usize, 0usize, 0usize);
-    let mut first_word: Option<String> = None;
+    let mut wh = None;
+    // One buffer for every word's lowercase form: no allocation per word.
+    let mut lw = String::with_capacity(32);
     for w in scan
         .split(|c: char| !(c.is_alphanumeric() || c == '-'))
         .filter(|w| !w.is_empty())
     {
-        let lw = w.to_lowercase();
-        if first_word.is_none() {
-            first_word = Some(lw.clone());
-        }
+        lw.clear();
+        lw.extend(w.chars().flat_map(char::to_lowercase));
         let lw = lw.as_str();
+        if wh.is_none() {
+            wh = Some(WH.contains(&lw));
+        }
         if REASONING.contains(&lw) {
             reasoning += 1;
         }
@@ -182,7 +185,7 @@ pub fn prompt_features(text: &str) -> [f32; COUNT] {
         }
     }
     let question = scan.trim_end().ends_with('?') || scan.trim_end().ends_with('？');
-    let wh = first_word.is_some_and(|w| WH.contains(&w.as_str()));
+    let wh = wh.unwrap_or(false);
     // Counts are squashed so one long paste cannot dominate: ln(1 + count).
     let squash = |k: usize| (1.0 + k as f32).ln();
     [

@@ -70,3 +70,67 @@ fn long_texts_keep_head_and_tail() {
     assert_eq!(ids[0], m.tokenize("alpha").unwrap()[0]);
     assert_eq!(*ids.last().unwrap(), m.tokenize("omega").unwrap()[0]);
 }
+
+/// The ASCII fast path gives the general tokenizer's ids, on real prompts and on generated
+/// text full of the cases that differ: control characters, punctuation runs, words longer
+/// than WordPiece's 100-character limit, pieces not in the vocabulary, special-token text.
+#[test]
+fn fast_tokenizer_equals_the_general_one() {
+    use sluice_router::static_embed::AsciiWordPiece;
+    let m = load();
+    let dir = model_path("all-MiniLM-L6-v2-static");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("tokenizer.json")).unwrap()).unwrap();
+    let fast = AsciiWordPiece::from_json(&json).expect("a BERT uncased tokenizer");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut texts: Vec<String> = Vec::new();
+    for f in [
+        "evals/data/everyday.jsonl",
+        "evals/data/everyday-table.jsonl",
+    ] {
+        for line in std::fs::read_to_string(root.join(f)).unwrap().lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            texts.push(v["prompt"].as_str().unwrap().to_owned());
+        }
+    }
+    // Generated: a fixed-seed LCG over an alphabet that stresses every branch.
+    let alphabet: Vec<char> =
+        "abcXYZ019 .,;:!?'\"()[]{}<>-_=+*/\\#$%&@^`|~\t\n\r\u{1}\u{b}\u{c}\u{1f}\u{7f}qzj"
+            .chars()
+            .collect();
+    let mut state: u64 = 42;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    for _ in 0..2000 {
+        let len = next() % 80;
+        texts.push(
+            (0..len)
+                .map(|_| alphabet[next() % alphabet.len()])
+                .collect(),
+        );
+    }
+    texts.push("x".repeat(101));
+    texts.push(format!("{} tail", "ab".repeat(50)));
+    texts.push("qqqqzzzzjjjj xylophonezzz".into());
+    let mut fast_used = 0;
+    for t in &texts {
+        let mut ids = Vec::new();
+        if fast.encode(t, &mut ids) {
+            fast_used += 1;
+            assert_eq!(ids, m.reference_ids(t).unwrap(), "{t:?}");
+        }
+    }
+    assert!(
+        fast_used > texts.len() * 9 / 10,
+        "{fast_used} of {}",
+        texts.len()
+    );
+    // Non-ASCII and special-token text take the general path.
+    let mut ids = Vec::new();
+    assert!(!fast.encode("café", &mut ids) && ids.is_empty());
+    assert!(!fast.encode("fill the [MASK] in", &mut ids));
+}

@@ -46,6 +46,14 @@ pub fn text_of_tokens(m: &EmbeddingModel, n: usize) -> String {
         text.push_str(words[i % words.len()]);
         i += 1;
     }
+    // A word of several tokens can overshoot: back off, then fill with one-token words.
+    while m.tokenize(&text).unwrap().len() > n {
+        let cut = text.rfind(' ').unwrap_or(0);
+        text.truncate(cut);
+    }
+    while m.tokenize(&text).unwrap().len() < n {
+        text.push_str(" a");
+    }
     assert_eq!(
         m.tokenize(&text).unwrap().len(),
         n,
