@@ -16,6 +16,7 @@ spec.json is what `sluice-evals train` writes next to the head:
                                                                   sigmoid(relu(e.W1^T + b1).w2 + b2)
   {"kind": "knn", "x": [[dim] x M], "y": [M], "k": int}           mean label of the k most
                                                                   cosine-similar rows
+  {"kind": "ensemble", "members": [spec, ...]}                    mean of the members' scores
 A spec without "kind" is logistic.
 """
 import argparse
@@ -75,9 +76,40 @@ def knn(spec):
     return x.shape[0], nodes, inits
 
 
+def prefixed(spec, p):
+    """A member head's graph with every name but the input `x` prefixed by `p`."""
+    dim, nodes, inits = KINDS[spec.get("kind", "logistic")](spec)
+    ren = lambda n: n if n == "x" else p + n
+    for node in nodes:
+        ins, outs = [ren(i) for i in node.input], [ren(o) for o in node.output]
+        del node.input[:]
+        node.input.extend(ins)
+        del node.output[:]
+        node.output.extend(outs)
+    for t in inits:
+        t.name = p + t.name
+    return dim, nodes, inits
+
+
+def ensemble(spec):
+    nodes, inits, outs, dims = [], [], [], set()
+    for i, member in enumerate(spec["members"]):
+        d, n, t = prefixed(member, f"m{i}_")
+        dims.add(d)
+        nodes += n
+        inits += t
+        outs.append(f"m{i}_score")
+    assert len(dims) == 1, f"ensemble members disagree on the input width: {dims}"
+    nodes.append(helper.make_node("Mean", outs, ["score"]))
+    return dims.pop(), nodes, inits
+
+
+KINDS = {"logistic": logistic, "mlp": mlp, "knn": knn, "ensemble": ensemble}
+
+
 def build(spec):
     kind = spec.get("kind", "logistic")
-    dim, nodes, inits = {"logistic": logistic, "mlp": mlp, "knn": knn}[kind](spec)
+    dim, nodes, inits = KINDS[kind](spec)
     feats = spec.get("features")
     if feats:
         emb_dim = int(spec["emb_dim"])

@@ -119,6 +119,7 @@ F["analytics_bi"] = [
     """)),
     (E, "Mi dashboard muestra 'Tasa de rebote: 64 %'. ¿Qué significa eso en una frase sencilla?"),
     (H, P(r"""
+        You are the analyst copilot in Metricly. Lead with the numbers, then explain.
         Our overall trial-to-paid conversion fell from 8.0% in April to 7.4% in May, yet every acquisition channel improved. Data:
 
         channel   | April trials | April paid | May trials | May paid
@@ -149,7 +150,7 @@ F["analytics_bi"] = [
         (Some orders are paid in two or three instalments.)
     """)),
     (H, "Baseline checkout conversion 4%, we want to detect a 10% relative lift, two-sided alpha 0.05, power 80%. We get 6,000 checkout sessions a day split 50/50. How many days must the test run? Show the calculation."),
-    (H, "sessionize clickstream in one SQL query: new session after 30 min of inactivity per user, output session_id, start, end, n_events"),
+    (H, "SQL: sessionize clicks per user, new session after 30 idle minutes."),
     (H, P(r"""
         Google Analytics says paid search drove 1,240 conversions last quarter; our internal attribution (last non-direct touch over a 30-day window) says 860; the ad platform reports 1,710. Spend was $212k. Leadership wants one number for CAC by channel. Explain why the three disagree, which biases each has, and propose a defensible method we can use going forward, including how to validate it.
     """)),
@@ -161,7 +162,7 @@ F["analytics_bi"] = [
         Fix the funnel so it counts users who did the steps in order within a 7-day window, and explain each change.
     """)),
     (H, "Monthly ARPU $42, gross margin 70%, monthly logo churn 3.5%, discount rate 1% per month, blended CAC $310. Compute LTV, LTV:CAC and months to recover CAC on a gross-margin basis, and say which assumption the result is most sensitive to."),
-    (H, "Control 120/2000 conversions, variant 146/2000. Significant at 5%? Show the test step by step and give a 95% CI for the difference."),
+    (H, "A: 120/2000 conversions, B: 146/2000. Significant at 5%? Show the test."),
     (H, P(r"""
         We are a two-sided marketplace for home cleaners. Propose a north-star metric plus 3-4 guardrail metrics. Constraints: it must not reward pushing cleaners into back-to-back jobs, must not be gameable by discount-driven one-off bookings, and must be computable daily from bookings, cancellations, ratings and payouts. Justify each choice and describe one way each metric could still be gamed.
     """)),
@@ -171,7 +172,7 @@ F["analytics_bi"] = [
         Q2 weekly avg: 118,900
         The CFO asks why Q2 grew 41%. Facts I found: on 2024-04-15 the EU store moved from reporting in EUR to reporting in USD (EUR≈1.08 USD), but the ETL still tags every row with currency='USD'; the EU store is about 35% of volume; we also ran a 20%-off promo for two weeks in May; and refunds started being netted out in a separate table from May 1. Write the explanation you'd send the CFO, with an estimate of the real growth and what you'd need to confirm.
     """)),
-    (H, "Median order value per month in MySQL 5.7 — no window functions available. Write the query and explain how it handles even counts."),
+    (H, "Median order value per month in MySQL 5.7, without window functions."),
     (H, P(r"""
         OLS output from our pricing analysis (dependent: log(units)):
 
@@ -186,6 +187,7 @@ F["analytics_bi"] = [
         What is the effect of running a discount for returning vs new customers, how confident can we be, and what does the price/discount correlation do to the interpretation?
     """)),
     (H, "NPS last quarter: 150 responses, 35% promoters, 18% detractors. This quarter: 412 responses, 38% promoters, 21% detractors. Compute both NPS values and tell me whether the change is distinguishable from noise, with the method."),
+    (E, "We tracked 40 metrics in this test and one is up 2% with p = 0.04. Ship it?"),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -277,30 +279,14 @@ F["code_assistant"] = [
     (E, P(r"""
         Port this Python to Go:
 
-        def sum_even(nums):
-            return sum(n for n in nums if n % 2 == 0)
+        def count_vowels(text):
+            return sum(1 for ch in text.lower() if ch in "aeiou")
     """)),
     (E, "vscode shortcut to select every occurrence of the current word on mac?"),
     (E, "Format this SQL with one clause per line and uppercase keywords: select u.id,u.email,count(o.id) from users u left join orders o on o.user_id=u.id where u.created_at>'2024-01-01' group by u.id,u.email order by 3 desc"),
     (E, "Add a Makefile target `lint` that runs `ruff check src` and then `mypy src`, and make `make` with no target run it."),
     (E, "In Kotlin, how do I provide a default value when a nullable String is null?"),
-    (H, P(r"""
-        This Go program sometimes prints fewer than 100 entries and very occasionally crashes with "concurrent map writes". Explain every bug and give a corrected version.
-
-        func main() {
-            results := map[int]string{}
-            var wg sync.WaitGroup
-            for i := 0; i < 100; i++ {
-                go func() {
-                    wg.Add(1)
-                    defer wg.Done()
-                    results[i] = fetch(i)
-                }()
-            }
-            wg.Wait()
-            fmt.Println(len(results))
-        }
-    """)),
+    (H, "Our job runner starts a log-shipping thread, then forks workers with multiprocessing (Linux, default start method). About 1 in 50 workers hangs forever at its first log call. Why, and what's a robust fix?"),
     (H, P(r"""
         Search box bug: when I type fast, the results sometimes show matches for an older query. Find the cause and fix it properly (cancellation, not just a debounce).
 
@@ -315,6 +301,7 @@ F["code_assistant"] = [
         }
     """)),
     (H, P(r"""
+        [IDE context: file src/handlers/user.rs, whole function selected]
         Our tokio service hangs under load, no panic, CPU idle. Why, and how do I restructure it?
 
         async fn handle(state: Arc<Mutex<State>>, req: Request) -> Response {
@@ -334,6 +321,7 @@ F["code_assistant"] = [
     """)),
     (H, "TypeScript: debounce that also aborts the in-flight fetch, never drops the final call, and returns a promise that resolves with the latest result. Include tests with fake timers."),
     (H, P(r"""
+        [IDE context: file search/bisect.py, lines 1–9 selected]
         This binary search hangs forever for some inputs. Find an input that triggers it, explain why, and fix it without changing the function's contract (returns the first index with a[i] >= x, or len(a)).
 
         def lower_bound(a, x):
@@ -347,17 +335,17 @@ F["code_assistant"] = [
             return lo
     """)),
     (H, P(r"""
-        Code review comment says this singleton is broken on the JVM. Is it? Explain exactly what can go wrong under the Java memory model and give two correct alternatives.
+        Reviewer says this cache isn't thread-safe even though it uses ConcurrentHashMap, and that the obvious computeIfAbsent fix will blow up in production. Is he right on both counts? loadFromDb for bundle SKUs calls get() for each component SKU. Show the failing interleavings and give a fix that loads each SKU at most once.
 
-        class Config {
-            private static Config instance;
-            static Config get() {
-                if (instance == null) {
-                    synchronized (Config.class) {
-                        if (instance == null) instance = new Config();
-                    }
+        class PriceCache {
+            private final Map<String, BigDecimal> prices = new ConcurrentHashMap<>();
+            BigDecimal get(String sku) {
+                BigDecimal p = prices.get(sku);
+                if (p == null) {
+                    p = loadFromDb(sku);   // slow; must run at most once per SKU
+                    prices.put(sku, p);
                 }
-                return instance;
+                return p;
             }
         }
     """)),
@@ -406,11 +394,11 @@ F["code_assistant"] = [
                     break
             return results
     """)),
-    (H, "Implement an interval tree in TypeScript: insert, delete, and 'all intervals overlapping [a, b]' in O(log n + k), kept balanced. Tests too."),
+    (H, "Balanced interval tree in TypeScript: insert, delete, overlap query. With tests."),
     (H, P(r"""
         Users report duplicate and missing items when scrolling the activity feed while new items arrive. Current API: GET /feed?offset=40&limit=20, ORDER BY created_at DESC. created_at is not unique (bulk imports share timestamps). Redesign the pagination and write the SQL for the next-page query, handling ties correctly.
     """)),
-    (H, r"This validation regex pins a CPU at 100% for some inputs: ^(\w+\s?)*$ . Why exactly, give a 30-character input that triggers it, and write an equivalent that runs in linear time."),
+    (H, r"Why does ^(\w+\s?)*$ hang on some inputs? Give a linear-time equivalent."),
     (H, P(r"""
         Reminder service sends "tomorrow 9:00" notifications; twice a year users get them an hour off. Find all the bugs.
 
@@ -423,6 +411,8 @@ F["code_assistant"] = [
             return target.astimezone(pytz.utc)
     """)),
     (H, "Refactor our 300-line checkout reducer into an explicit state machine without changing behaviour. How do I make sure nothing changed? Give a step-by-step plan including characterization tests."),
+    (H, "Make our Python memoize decorator safe across asyncio tasks without computing the same key twice."),
+    (H, "Our Go service's sync.Once init panicked once at startup (we recover it) and now every request sees a nil client. Why, and the right fix?"),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -648,7 +638,7 @@ F["customer_support"] = [
         Decide what the customer is owed now, what went wrong internally, and draft the reply.
     """)),
     (H, "Insurance app: a policyholder's claim for hail damage was denied because 'cosmetic damage is excluded', but the adjuster's photos show cracked skylight glass and a dented gutter that now leaks. Write the reasoning for a re-review recommendation and identify which facts are still missing."),
-    (H, "Our chatbot promised a customer a 40% lifetime discount that doesn't exist. He has a screenshot. Do we have to honour it? We're in Canada; think about the Air Canada chatbot ruling, then recommend what to do and draft the reply."),
+    (H, "Our chatbot invented a 40% lifetime discount. Must we honour it in Canada?"),
     (H, P(r"""
         You are Tier-2 support for a payroll SaaS. A customer's March payroll in Ontario withheld CPP and EI correctly for 14 employees but the 15th, hired March 18 and aged 17, had CPP withheld. The customer asks whether that was wrong, how to correct it, and whether they have to amend anything with the CRA. Answer as precisely as you can and mark anything you're not sure about.
     """)),
@@ -731,7 +721,7 @@ F["data_cleanup"] = [
         Flatten this nested JSON into dotted keys:
         {"user": {"id": 7, "profile": {"name": "Ava", "langs": ["en", "pt"]}}, "active": true}
     """)),
-    (E, "Convert these temperatures to Celsius, one decimal: 98.6°F, 32°F, 451°F, -40°F"),
+    (E, "Convert these shipping weights to kilograms, one decimal: 12 lb, 3 lb 8 oz, 150 lb, 40 oz"),
     (E, P(r"""
         The import tool received these address lines. Parse each into street, postcode and city (German format) and return a JSON array.
         Hauptstraße 12, 10115 Berlin
@@ -781,6 +771,7 @@ F["data_cleanup"] = [
         Two exports of the same ledger disagree. Export A has 10,412 rows and sums to 1,284,330.17; export B has 10,409 rows and sums to 1,284,918.42. Known: B was exported after a currency fix on 14 rows; A includes 3 test transactions; one row in B has amount 588.25 with a swapped sign compared to A. Work out whether these facts fully explain both the row-count and the sum differences, and list what's left unexplained.
     """)),
     (H, "Infer a normalised relational schema (3NF) from this denormalised export header, with keys and foreign keys, and explain each dependency: order_id, order_date, customer_id, customer_name, customer_city, customer_country_code, country_name, product_id, product_name, category_id, category_name, unit_price, qty, line_discount, warehouse_id, warehouse_city, shipper_id, shipper_name"),
+    (H, "Dedupe 5M customer rows where names are transliterated from Cyrillic and Arabic. Approach?"),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -822,7 +813,7 @@ F["ecommerce_catalog"] = [
         Rewrite this listing title so it follows our style guide (Brand + Product + Key Attribute + Size/Qty, title case, no ALL CAPS, no emojis):
         "🔥🔥 BEST DEAL!!! wireless earbuds by SOUNDCORE liberty 4 NC noise cancelling 🔥"
     """)),
-    (E, "A jacket costs $180 and is 35% off. What's the sale price?"),
+    (E, "Product page: list price €180, promo −35%. What sale price do we display?"),
     (E, P(r"""
         Our product feed needs a short description (max 150 chars) for Google Shopping. Product JSON:
         {"title": "Riverstone Cast Iron Skillet 26cm", "preseasoned": true, "induction": true, "oven_safe_c": 260, "weight_kg": 2.4}
@@ -877,6 +868,7 @@ F["ecommerce_catalog"] = [
         }
     """)),
     (H, P(r"""
+        SYSTEM: You are the pricing assistant in ShopPilot. Be quantitative and state your assumptions.
         Pricing decision for our private-label espresso beans. Last 4 price tests (each 2 weeks, similar traffic):
         price €11.90 → 1,240 bags;  €12.90 → 1,105 bags;  €13.90 → 1,010 bags;  €14.90 → 830 bags.
         Unit cost €6.20, payment + fulfilment €1.35 per bag, and we know 22% of buyers also buy a grinder accessory (avg margin €4.10) regardless of price.
@@ -903,8 +895,9 @@ F["ecommerce_catalog"] = [
         Product page must be correct because returns for 'not as described' cost us €18 each. Decide which value to publish for each attribute, explain how you weighed sources, and list what you'd verify with the manufacturer.
     """)),
     (H, "Design a ranking function for 'Sort by: Recommended' on a fashion marketplace that balances conversion, margin, returns and new-seller exposure, and explain how you'd validate it online without hurting revenue."),
-    (H, "Our returns rate for dresses jumped from 24% to 31% after we changed the size chart. How do I figure out whether the chart caused it?"),
-    (H, "Black Friday: is a 'spend €100 get €20' promo or a flat 15% off better for us if the average basket is €84 with a long right tail? Reason about basket-size shifts, not just the current basket."),
+    (H, "I resi dei vestiti sono passati dal 24% al 31% dopo la nuova tabella taglie. È colpa della tabella? Come lo verifico?"),
+    (H, "'Spend €100, get €20' or a flat 15% off, when our average basket is €84?"),
+    (H, "AOV €80, 45% margin, 38% of orders returned at €7 each. Does a €3.95 return fee pay off if orders drop 6% and returns fall to 30%?"),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -979,7 +972,7 @@ F["email_assistant"] = [
     (H, P(r"""
         I'm negotiating a vendor renewal by email. Their proposal: 3-year term, 9% annual uplift, 60-day payment terms removed (net 15), auto-renew. My constraints: max 4% uplift, keep net 60 or get at least 3% discount for net 15, 1-year term preferred but 2 years OK if uplift capped at 3%, no auto-renew, and I'd trade a public case study for concessions. Our usage grew 40% this year, and a competitor quoted 18% less for a comparable product but migration would take 4 months. Draft the counter-proposal email and explain the sequencing of concessions.
     """)),
-    (H, "An employee emailed me saying a colleague has been making comments about her religion and she wants it 'kept off the record'. I'm her manager in the UK. Draft my reply and tell me what I'm obliged to do."),
+    (H, "UK: employee reports religious harassment, wants it 'off the record'. Must I act?"),
     (H, "Write the customer email for our data breach: 3,200 users' hashed passwords (bcrypt) and emails exposed, no payment data, discovered 5 days ago, users in the EU and California. It needs to satisfy GDPR Art. 34 and California notice requirements — say which elements are mandatory and draft it."),
     (H, P(r"""
         Combine these three email threads into a single status email for the steering committee. The threads contradict each other on the go-live date and on whether SSO is in scope; figure out which statement is the latest authoritative one and flag the rest.
@@ -990,6 +983,7 @@ F["email_assistant"] = [
         Thread 2 follow-up (Apr 12, CISO): Agreed exception — go-live May 15 for the 40-user pilot without SSO, full rollout only after SSO.
         Thread 1 follow-up (Apr 16, PMO): Go-live remains May 15 for all 600 users.
     """)),
+    (H, "Reply to an enterprise customer threatening to sue over lost data. What can I safely say?"),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -1035,6 +1029,7 @@ F["finance_helper"] = [
     (E, "Tag this expense as deductible business expense or personal for a freelancer: 'Adobe Creative Cloud annual plan, used for client work'."),
     (H, "I'm 34, earning $145k in California, with $60k in a traditional 401(k) and $20k in a taxable brokerage. Should I do Roth conversions, contribute to Roth 401(k) instead, or neither? Walk through the trade-offs with numbers and the assumptions you're making."),
     (H, P(r"""
+        You are the advisor assistant in HomeLoan Hub. Show the calculations in a table.
         Mortgage refinance check: balance $412,000, current rate 7.1%, 27 years left. New offer: 6.2% fixed, 30 years, closing costs $9,800 rolled into the loan. Alternatively 6.0% 20-year with $11,500 closing paid in cash. We plan to stay 6–8 years. Compare monthly payments, break-even months, and total interest over 7 years for staying vs each option.
     """)),
     (H, "Value a small SaaS business: ARR $1.8M growing 35%, net revenue retention 108%, gross margin 78%, EBITDA -5%, churn 1.2% monthly, founder-led sales. Give a valuation range with a method and explain what would move it up or down."),
@@ -1044,18 +1039,21 @@ F["finance_helper"] = [
         Build a 3-statement check for my startup. I have: revenue $120k/month growing 6% monthly, COGS 30%, opex $210k/month growing 2% monthly, we collect cash 45 days after invoicing, pay suppliers in 30 days, cash today $1.4M. When do we run out of cash, month by month, and how much does moving collection to 15 days extend runway?
     """)),
     (H, "Ich bin Freiberufler in Deutschland (Umsatz 2023: 28.000 €). Lohnt sich für 2024 der Verzicht auf die Kleinunternehmerregelung, wenn meine Kunden überwiegend vorsteuerabzugsberechtigte Firmen sind und ich 2024 etwa 9.000 € in Hardware investieren will? Bitte mit Rechnung und den relevanten Fristen."),
-    (H, "Is it better to pay off my 5.9% car loan ($14k left) or invest that money, given a 6-month emergency fund already, 22% marginal tax, and a 401(k) match I'm not fully taking? Rank the options."),
+    (E, "Pay off a 5.9% car loan or invest, if I'm not getting my full 401(k) match?"),
     (H, P(r"""
         Our company has a EUR-denominated revenue stream of about €2M per quarter and USD costs. Treasury proposes hedging 80% of the next 4 quarters with forwards. The CFO prefers options to keep upside. EUR/USD spot 1.085, 12-month forward 1.097, an at-the-money 12-month EUR put costs 2.1% of notional. Compare the strategies under EUR/USD at 1.00, 1.085 and 1.18 at each quarter end, and recommend.
     """)),
     (H, "Reconcile: the bank shows €18,442.10 at month end; the ledger shows €17,906.35. Outstanding cheques €1,210.00, deposit in transit €640.75, bank fees not yet booked €35.50, one customer payment of €410.00 booked twice. Does it reconcile? If not, what's the unexplained difference?"),
     (H, "Explain why my portfolio's time-weighted return was +9% but my money-weighted return was -2% last year, with a numerical example that reproduces roughly those figures."),
     (H, "Should our 12-person bakery lease or buy a €85,000 oven? Bank loan 7% over 5 years, lease €1,750/month for 5 years with €1 buyout, 25% tax rate, straight-line depreciation over 8 years, discount rate 9%. Compute the after-tax NPV of both."),
-    (H, "What are the tax consequences of exercising ISOs in a private company when the 409A is $12 and my strike is $1.50, 20k shares, and I might leave in a year? Include AMT and 83(i)/QSBS considerations."),
+    (H, "Exercise 20k ISOs at a $1.50 strike with the 409A at $12 — how big is the AMT hit?"),
     (H, "My wife and I (UK) have £45k and £110k salaries, two kids under 5. How do we reduce the high-income child benefit charge and childcare costs using salary sacrifice? Run the numbers for 2024/25."),
     (H, "Debt avalanche vs snowball for: card A $3,200 at 27%, card B $900 at 19%, store card $450 at 29%, student loan $18,000 at 5.5%; $800/month to spare. Simulate both and report months to debt-free and total interest."),
     (H, "Compute the IRR of this rental: buy £240k, 25% deposit, 5.2% interest-only mortgage, rent £1,350/month, 8% voids+management, £1,800/year maintenance, sell after 10 years at 3% annual appreciation with 1.5% selling costs, ignore tax."),
     (H, "Can you check whether our SaaS revenue recognition is right under ASC 606: annual upfront contract $120k signed Sept 15, includes onboarding services valued at $15k delivered over the first 2 months and a 3-month free extension if onboarding slips."),
+    (H, "Roth or traditional 401(k) if I plan to retire in Portugal?"),
+    (H, "Is a 4% withdrawal rate safe for a 35-year retirement at today's valuations?"),
+    (H, "US RSUs vested after I moved to London halfway through the vesting period. What do I owe HMRC and the IRS?"),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -1089,7 +1087,7 @@ F["health_fitness"] = [
     (E, "Traduis en français pour l'appli : « Great job! You hit your sleep goal 5 nights this week. »"),
     (E, P(r"""
         SYSTEM: You are the friendly assistant in SleepWell. Do not give medical advice; for medical questions suggest seeing a doctor.
-        USER: what's a good bedtime routine to fall asleep faster? i scroll my phone until 1am lol
+        USER: how long should a nap be so i don't wake up groggy? i have 40 min at lunch
     """)),
     (E, P(r"""
         Turn this recipe into a shopping list grouped by aisle (produce, dairy, pantry):
@@ -1101,8 +1099,9 @@ F["health_fitness"] = [
 
         "Hi, I've been on lisinopril for a year and I have 3 pills left. My pharmacy said they need a new authorisation from Dr. Alvarez. Can you send it to CVS on Main St? Thank you, Gloria Peña, DOB 04/12/1961"
     """)),
-    (H, "I'm on warfarin (INR usually 2.5) and my dentist just prescribed metronidazole for an infection. Is that a problem and what should happen?"),
+    (H, "On lithium for years; my GP just started ramipril for blood pressure. Anything to watch?"),
     (H, P(r"""
+        SYSTEM: You are the triage engine of CareNow. Output the triage level first, then the reasoning.
         Symptom checker input from a 58-year-old man: "For the last hour I've had pressure in my upper stomach, feel sweaty and a bit sick. Thought it was indigestion but antacids didn't help. I have diabetes and smoke." Produce the triage level (self-care / GP within days / urgent care today / emergency now) with reasoning and what the app should tell him.
     """)),
     (H, "Type 1 diabetic, ratio 1:10, correction factor 1 unit per 2.5 mmol/L above 6, currently 14.2 mmol/L before a 75 g carb dinner, but I ran 10 km two hours ago and have 1.5 units still active. How much insulin, and what's the post-exercise risk I should plan for?"),
@@ -1110,20 +1109,21 @@ F["health_fitness"] = [
         Build a 16-week marathon plan for a runner with these constraints: current long run 16 km, 35–40 km per week; target 3:45; can run only Tue, Thu, Sat, Sun; Thursday max 45 minutes; had Achilles tendinopathy last year so no more than one speed session per week and no hill repeats; a half marathon race is fixed in week 9; travelling without running in week 12. Give the weekly structure and explain the progression and tapering logic.
     """)),
     (H, P(r"""
-        Explain these blood results to the patient in plain language and say which need follow-up, how urgently, and why (she's 46, tired for months, heavy periods):
-        Hb 9.8 g/dL (12–15.5), MCV 74 fL (80–100), ferritin 6 µg/L (15–150), TSH 5.9 mIU/L (0.4–4.0), free T4 11 pmol/L (12–22), vitamin B12 310 pg/mL (200–900), ALT 28 U/L.
+        Explain these results to the patient in plain language and say which need follow-up, how urgently, and why. Patient: man, 67, back pain and constant thirst for 2 months.
+        Calcium 2.9 mmol/L (2.2–2.6), total protein 92 g/L (60–80), albumin 34 g/L (35–50), creatinine 148 µmol/L (60–110), Hb 10.4 g/dL (13–17), ESR 78 mm/h (< 20).
     """)),
     (H, "Is ibuprofen OK at 30 weeks pregnant for a bad back? My friend says it's fine."),
     (H, "Child weighs 14 kg, has fever. Paracetamol 120 mg/5 mL suspension and ibuprofen 100 mg/5 mL are in the cupboard. How many mL of each per dose, how often, the daily maximums, and can they be alternated safely?"),
     (H, "I lift 4x/week and want to cut from 86 kg to 80 kg over 12 weeks without losing strength. Design my calorie and macro targets and how to adjust them week to week when the scale stalls."),
-    (H, "My Apple Watch flagged 'possible AFib' twice this week. I'm 41, no symptoms, I drink about 10 beers a week. How seriously should I take it and what tests would a doctor do?"),
+    (H, "Mi reloj marcó 'posible fibrilación auricular' dos veces esta semana. 41 años, sin síntomas. ¿Me preocupo?"),
     (H, P(r"""
         A physiotherapy app needs to personalise a return-to-running programme after an ACL reconstruction (patellar tendon graft), 16 weeks post-op, quad strength symmetry 72%, hop tests not yet done, occasional knee effusion after long walks. The patient wants to play five-a-side football again in 3 months. What criteria gate each stage, and what should the programme say right now?
     """)),
-    (H, "Does creatine raise creatinine enough to make my kidney function look worse on blood tests, and how should my eGFR of 68 be interpreted if I take 5 g/day and lift heavily?"),
-    (H, "Mein Vater (79) nimmt Ramipril, Spironolacton und seit gestern Ibuprofen gegen Knieschmerzen. Er ist heute verwirrt und schwach. Was könnte dahinterstecken und wie dringend ist das?"),
+    (H, "I take 5 g creatine daily and my eGFR came back 68. Is my kidney function low?"),
+    (H, "Vater, 79: Ramipril, Spironolacton, seit gestern Ibuprofen, heute verwirrt. Gefährlich?"),
     (H, "Calculate my training zones from this lab test: VT1 at HR 142 / 4:55 min/km, VT2 at HR 168 / 4:05 min/km, max HR 188. Then tell me how a 5-zone model maps onto these thresholds and how to structure polarized training for 8 hours a week."),
-    (H, "My 2-year-old swallowed one of the button batteries from the kitchen scale maybe 20 minutes ago, seems fine. What now?"),
+    (H, "toddler swallowed a button battery 20 min ago, seems totally fine. what now"),
+    (H, "Chest tightness only when I run in the cold. 52, ex-smoker. Asthma or heart?"),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -1155,25 +1155,28 @@ F["homework_math"] = [
     """)),
     (E, "Berechne den Flächeninhalt eines Dreiecks mit Grundseite 10 cm und Höhe 6 cm."),
     (H, "How many positive integers below 1000 are divisible by 3 but by neither 7 nor 11?"),
-    (H, "A bag has 5 red and 7 blue marbles; you draw 3 without replacement. Given that at least one is red, what's the probability that at least two are red?"),
-    (H, "Find the last two digits of 7^2024 + 3^2024."),
+    (H, "A box has 4 green and 9 yellow tokens; 3 are drawn without replacement. Given that at least one is green, what is the probability that at least two are green?"),
+    (H, "10 caramelos idénticos entre 4 niños: cada uno recibe al menos 1 y nadie más de 4. ¿De cuántas maneras?"),
     (H, P(r"""
-        Train A leaves Lyon at 9:10 towards Paris (420 km away) at 84 km/h. Train B leaves Paris at 9:40 towards Lyon at 96 km/h. At 10:15 train A stops for 12 minutes because of a signal fault, then continues at the same speed. At what time and how far from Lyon do they meet?
+        A pool holds 60,000 L. Pump A alone fills it in 10 h, pump B alone in 15 h, and the open drain alone empties a full pool in 20 h. Starting empty at 8:00 with only A running, B is switched on at 9:30, and from 11:00 someone leaves the drain open. At what time is the pool full?
     """)),
     (H, "Prove that n^5 − n is divisible by 30 for every positive integer n."),
     (H, "How many ordered pairs of positive integers (a, b) satisfy 1/a + 1/b = 1/12?"),
     (H, "Triangle with sides 7, 8 and 9: find the length of the median to the side of length 8, and the circumradius. Exact values."),
     (H, "Find the volume of the solid formed by rotating the region between y = x² and y = 2x about the line y = −1."),
     (H, "A 5 m ladder leans on a wall. The bottom slides away at 0.3 m/s. When the bottom is 3 m from the wall, how fast is the angle between the ladder and the ground changing?"),
-    (H, "How many 5-digit numbers have all distinct digits that add up to 20?"),
+    (H, "How many 4-letter strings over A–F contain at least one A and at least one B?"),
     (H, P(r"""
+        You are StatsTutor, a university statistics tutor. Show every step.
         Stats homework: a sample of 18 bags of flour has mean weight 1,012.3 g and standard deviation 8.1 g. The label says 1,000 g. At the 5% level, two-sided, is the mean weight different from the label? Give the test statistic, the critical value, the p-value range and a 95% confidence interval.
     """)),
     (H, "Sum of all n ≤ 100 with gcd(n, 100) = 1?"),
     (H, "Find the largest rectangle (sides parallel to the axes) inscribed in the ellipse x²/9 + y²/4 = 1 and prove it is the maximum."),
     (H, "Diagonalise A = [[4, 1], [2, 3]] and use it to compute A^10 exactly."),
     (H, "What's the probability that a 5-card poker hand contains exactly two pairs? Show the counting."),
-    (H, "Sejam a₁ = 1 e aₙ₊₁ = aₙ + 1/aₙ. Mostre que 44 < a₁₀₀₀ < 45."),
+    (H, "Quantos inteiros n entre 1 e 100 tornam n² − 2n + 3 divisível por 7? Justifique."),
+    (H, "Find all primes p such that p² + 2 is also prime, and prove there are no others."),
+    (H, "Find all integer solutions of x² − 3y² = 1 with 0 < x < 1000."),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -1181,7 +1184,7 @@ F["homework_math"] = [
 # ---------------------------------------------------------------------------------------------
 
 F["homework_subjects"] = [
-    (E, "Explain photosynthesis to a 7th grader in 4 sentences."),
+    (E, "Explain the water cycle to a 7th grader in 4 sentences."),
     (E, "Balance this equation: H2 + O2 → H2O"),
     (E, "In the sentence 'The tired dog slept under the old table', what is the subject and what is the verb?"),
     (E, "Conjugate 'aller' in the present tense, all persons."),
@@ -1225,8 +1228,9 @@ F["homework_subjects"] = [
     (H, "An RC circuit: 10 µF capacitor charged to 12 V discharges through a 4.7 kΩ resistor in parallel with a second 4.7 kΩ resistor that is switched in after 20 ms. What's the voltage at 50 ms?"),
     (H, "Compare how Orwell's 1984 and Huxley's Brave New World imagine control through information, and argue which vision better describes social media today. I need a structured essay plan with evidence from both texts."),
     (H, "Given ΔH = −92 kJ/mol and ΔS = −199 J/(mol·K) for N2 + 3H2 ⇌ 2NH3, find the temperature above which the reaction is no longer spontaneous, and explain why the Haber process still runs at ~450 °C."),
-    (E, "Why is the sky blue but sunsets red? Include how many times more 450 nm light is scattered than 700 nm light."),
+    (E, "Why do we see lightning before we hear the thunder, and roughly how far away is a strike if the gap is 6 seconds?"),
     (H, "Hardy–Weinberg problem: in a population of 2,500, 16% show the recessive phenotype. How many are heterozygous carriers? If selection then removes half of the recessive homozygotes each generation, what's q after two generations?"),
+    (H, "pH after mixing equal volumes of 0.010 M acetic acid and 0.005 M NaOH? Ka = 1.8×10⁻⁵"),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -1286,13 +1290,14 @@ F["hr_recruiting"] = [
     (H, P(r"""
         People-analytics question: women in our engineering org earn on average 11% less than men. After controlling for level, the gap is 2.1%; after controlling for level and tenure, 0.4%; but women are promoted from L3 to L4 after 31 months on average vs 22 for men. Leadership says "no pay gap after controls". Write the analysis for the exec team: what the numbers do and don't show, which controls are themselves potentially biased, and what you would analyse next.
     """)),
-    (H, "We want a 12-month non-compete for our senior sales people in California, Texas and Massachusetts. Is that enforceable in each state, and what can we use instead to protect customer relationships?"),
+    (H, "12-month non-compete for sales staff: enforceable in CA, TX and MA?"),
     (H, P(r"""
         We plan to close our Columbus distribution centre (210 employees) and move 60 roles to Indianapolis. Another 45 employees at the Columbus office (same campus, separate building) are part-time. Does the federal WARN Act apply, how much notice is needed, does Ohio have a mini-WARN law, and what happens to the 60 who are offered relocation but decline?
     """)),
     (H, "Our candidate is on an F-1 OPT and we'll register her for the H-1B lottery in March. Her OPT ends June 10. If selected, can she keep working through the summer until the H-1B starts on Oct 1? Explain cap-gap precisely, including what happens if she's not selected."),
     (H, "California employee worked 9, 11, 8, 13 and 6 hours Monday to Friday and 7 hours on Saturday, $28/hour. Compute regular, overtime and double-time hours and total gross pay under California rules."),
     (H, P(r"""
+        SYSTEM: You are the HR policy copilot for Labcore Inc. (US). Be practical; cite the ADA where relevant.
         An employee with ADHD asks for a fully remote arrangement as a disability accommodation. The role is a lab technician; 70% of tasks need the physical lab. Her manager says "no, rules are rules". We're in the US, 400 employees. Walk through the interactive process, what alternatives are reasonable, what documentation we may request, and how to document the decision to minimise risk.
     """)),
     (H, "Design a compensation band structure for a 150-person startup moving from ad-hoc offers to levels: how many levels, band width and overlap, geo-differentials for 5 countries, and how to handle the 20 people who'll fall outside their new band."),
@@ -1304,10 +1309,12 @@ F["hr_recruiting"] = [
         - Work sample: top 10% of all candidates.
         Help the hiring manager decide. Consider bias in each piece of feedback and what additional evidence would resolve it.
     """)),
-    (H, "An employee in Germany on long-term sick leave (9 months) — can we terminate, and what are the steps under KSchG and with the works council? Be specific about the three-stage test."),
+    (H, "Kündigung nach 9 Monaten Krankheit: welche Schritte nach KSchG und mit dem Betriebsrat?"),
     (H, "We're restructuring 3 teams (34 people) into 2. Propose the selection criteria for the 6 redundancies in the UK that will survive an unfair dismissal claim, the consultation timeline, and how to handle two people currently on maternity leave."),
     (H, "Why might structured interviews predict performance better than unstructured ones, and how big is the difference in the meta-analytic literature? Include the main caveats about range restriction and the 2022 re-analysis."),
     (H, "Build a headcount plan: engineering needs to go from 42 to 70 by year-end, average time-to-hire 68 days, offer acceptance 70%, 8% annual attrition, recruiters can each run 12 open reqs. How many recruiters and how many reqs per month?"),
+    (H, "Can we cut pay for remote staff who move to a cheaper US state? Legal risks?"),
+    (H, "4-day week at 10 hours a day for our hourly staff in California — what does it do to overtime?"),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -1336,13 +1343,14 @@ F["legal_helper"] = [
         "Notice of Default. You failed to pay the instalment due on 15 March 2024. You must cure this default by 14 April 2024. If payment is not received by then, the lender may accelerate the loan and commence proceedings on or after 30 April 2024. Any objection must be filed in writing within 21 days of the date of this notice, dated 20 March 2024."
     """)),
     (E, "Rewrite this NDA sentence in plain English: 'The Receiving Party shall not, without the prior written consent of the Disclosing Party, disclose, publish or otherwise make available any Confidential Information to any third party.'"),
-    (E, "Is this clause about payment, liability or termination? 'In no event shall either party's aggregate liability exceed the fees paid in the twelve months preceding the claim.'"),
+    (E, "Is this clause about payment, assignment or termination? 'Neither party may assign this Agreement without the other party's prior written consent, except to a successor in a merger or acquisition.'"),
     (E, P(r"""
         Fill the blanks in this template from the data and return the finished paragraph:
         TEMPLATE: "This Consulting Agreement is made on [DATE] between [CLIENT] ('Client') and [CONSULTANT] ('Consultant'). Consultant will provide [SERVICES] at a rate of [RATE] per hour, invoiced monthly."
         DATA: date 3 June 2024; client Fennwick Foods plc; consultant Marisol Díaz; services supply-chain process review; rate £95
     """)),
     (H, P(r"""
+        You are the contract-risk assistant in LexDesk. Be precise and flag uncertainty.
         Our SaaS contract with a German customer has these clauses:
         §7.2: "Supplier's total liability is limited to the fees paid in the preceding 12 months."
         §7.3: "The limitation in §7.2 does not apply to breaches of §9 (Data Protection)."
@@ -1351,28 +1359,29 @@ F["legal_helper"] = [
         Fees paid last 12 months: €84,000. A misconfiguration on our side exposed customer personal data; the customer claims €1.2M. Governing law: Germany. What is our realistic liability exposure and which arguments does each side have? Also consider whether §7.2 survives AGB control under §§ 307–309 BGB.
     """)),
     (H, "We're a US startup; our EU customer data is stored on AWS in Frankfurt but our support team in Manila can access it. What transfer mechanism do we need under GDPR, do SCCs alone suffice, and what's the transfer impact assessment supposed to cover?"),
-    (H, "Our contractor built our app's core code in 2022 without a written IP assignment; we paid all invoices. Now she's demanding equity. Who owns the code under US law, and what are our options?"),
-    (H, "We want to name our coffee brand 'Starbrew'. Assess the likelihood-of-confusion risk with Starbucks under US law, and what a clearance search should cover before we file."),
+    (H, "Contractor wrote our core code, no IP assignment, now wants equity. Who owns it?"),
+    (H, "Can we register 'Starbrew' for coffee in the US, given Starbucks?"),
     (H, P(r"""
         Tenant in New York City (rent-stabilised apartment). Lease renewal offered 2 months late, with a 9% increase. The landlord also demands a $1,500 "amenity fee" for a new gym. The tenant had a leak unrepaired for 5 months and withheld one month's rent, now the landlord threatens eviction. Analyse the tenant's position on each issue and the order in which she should act.
     """)),
     (H, "Limitation period check: a builder in England finished our extension in May 2017; cracks appeared in 2021 and a surveyor attributed them to defective foundations in March 2024. Is a negligence or contract claim still in time? Consider the Latent Damage Act."),
-    (H, "Is our cookie banner (accept-all button prominent, reject hidden behind 'settings') compliant in France and Germany? Reference CNIL and the recent German court decisions, and tell me what to change."),
-    (H, "Can a Delaware C-corp founder be removed from the board by the other two founders if she holds 40% and the others hold 30% each? Walk through what the charter, bylaws and DGCL say and what we'd need to check."),
+    (H, "Bannière cookies avec « Refuser » caché derrière « Paramètres » : conforme aux exigences de la CNIL ?"),
+    (H, "Can two 30% founders remove the 40% founder from a Delaware board?"),
     (H, P(r"""
-        Review this indemnity from a customer-side perspective and propose redlines:
-        "Customer shall indemnify, defend and hold harmless Vendor and its affiliates from and against any and all claims, losses, damages and expenses (including attorneys' fees) arising out of or relating to Customer's use of the Services, including any Content submitted by Customer or its Users, regardless of whether such claims arise from Vendor's negligence."
+        Review this clause from the customer's side, explain the risks and propose redlines:
+        "Provider may modify these Terms, the Services and the Fees at any time by posting a revised version on its website. Continued use of the Services after such posting constitutes acceptance. Fee changes take effect at the next renewal, which occurs automatically for successive 12-month terms unless cancelled at least 90 days before the end of the then-current term."
     """)),
-    (H, "A customer's email says 'we accept your quote' but attaches their own purchase terms with an unlimited liability clause. Our quote said our terms apply exclusively. Under the UCC, whose terms govern?"),
-    (H, "My employer in Ontario wants me to sign a new contract with a termination clause limiting me to ESA minimums after 8 years with them. If I refuse, can they fire me, and is the clause enforceable under Waksdale?"),
-    (H, "Does our AI hiring tool that ranks résumés fall under the EU AI Act's high-risk category, and what obligations kick in for us as the deployer vs the vendor as provider, with dates?"),
+    (H, "Battle of the forms: our quote vs their PO terms under UCC 2-207. Whose terms govern?"),
+    (H, "Ontario: new contract capping my termination pay at ESA minimums after 8 years — enforceable?"),
+    (H, "Is our résumé-ranking tool high-risk under the EU AI Act? Our duties as deployer?"),
     (H, "Compare setting up our 3-person consultancy as a UK LLP vs a limited company for liability, tax on £300k profit, and admin. We split profits unevenly."),
     (H, P(r"""
         Our freelancer agreement says: "All work product is a 'work made for hire'. To the extent it is not, Contractor hereby assigns all rights." The freelancer is in Poland and wrote software for us (US company). Is the work-for-hire language effective for her, does the assignment fallback work under Polish copyright law (including the requirement to list fields of exploitation), and what should we fix?
     """)),
-    (H, "Is it legal to record customer support calls in California and Florida if our agents are in Texas? What disclosure do we need for both-party-consent states?"),
+    (H, "Texas agents recording calls with California customers: what disclosure is required?"),
     (H, "Our app lets users post reviews of local dentists. A dentist sends a cease-and-desist over a 1-star review calling him 'a butcher'. What's our exposure under Section 230, and what about the reviewer's?"),
-    (H, "Draft the arbitration clause for our consumer terms in the US so that it's enforceable after Viking River and doesn't get struck as unconscionable. Explain the choices."),
+    (H, "Draft a US consumer arbitration clause that survives Viking River."),
+    (H, "Berlin landlord wants +15% rent after a Modernisierung. Can he?"),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -1548,6 +1557,7 @@ F["meeting_notes"] = [
         Email after meeting 3 (Apr 16, VP): "Launch must be all platforms together."
     """)),
     (H, P(r"""
+        You are the project assistant in Huddle.
         From this planning-meeting transcript, build the task schedule with dependencies and tell me the earliest possible finish date. Work is Mon–Fri only; today is Monday, June 3; June 19 is a holiday.
 
         Lea: Data model takes me about 4 days, I can start today.
@@ -1669,9 +1679,9 @@ F["ops_engineering"] = [
 
         Give the causal chain, the contributing factors and the fixes, in priority order.
     """)),
-    (H, "Add a NOT NULL column with a default to a 400M-row Postgres 11 table that gets 3k writes/s, with zero downtime. Step-by-step plan, including backfill and how to roll back."),
+    (H, "Zero-downtime NOT NULL column on a 400M-row Postgres 11 table at 3k writes/s?"),
     (H, "Capacity plan: our API does 2,400 rps at peak today with 18 pods at 65% CPU. Traffic grows 9% per month, Black Friday is 3.5x a normal peak, pods take 90 s to become ready, and the DB tops out at 11,000 rps of queries (each API request makes 2.7 queries on average). What do we need by November, and what breaks first?"),
-    (H, "Design a distributed rate limiter for our public API: per-API-key limits of 100 req/s burst 300, across 6 regions, with < 2 ms added latency and graceful behaviour when Redis is unavailable. Compare token bucket vs sliding window and pick one."),
+    (H, "Design outbound webhook delivery at 30k events/s: retries with backoff, per-resource ordering, HMAC signing, replay protection and a dead-letter queue customers can replay from."),
     (H, P(r"""
         Kafka consumer lag on topic orders keeps growing every day between 18:00 and 21:00 and recovers overnight. 12 partitions, consumer group of 12 pods, each handling ~400 msg/s at peak. Producer rate at peak 6,100 msg/s. The consumer does one Postgres upsert per message. Autoscaling adds pods up to 20 but lag doesn't improve. Explain why and propose fixes with expected effect.
     """)),
@@ -1685,10 +1695,10 @@ F["ops_engineering"] = [
 
         The app transfers money between two accounts in one transaction: debit the sender, then credit the receiver. Explain the deadlock and give a fix that keeps correctness under concurrency.
     """)),
-    (H, "Pods get OOMKilled about once a day even though the JVM heap is capped at 1.5 GB and the container limit is 2 GB. Why, and how do I size it properly?"),
-    (H, "Active-passive to active-active for our Postgres-backed booking service across two regions — what has to change, and where does double-booking risk come from?"),
+    (H, "JVM heap capped at 1.5 GB, container limit 2 GB, still OOMKilled daily. Why?"),
+    (H, "Celery tasks run twice after a worker restart. acks_late=True, visibility_timeout 1h. Why?"),
     (H, "Our AWS bill is $310k/month: 52% EC2 (mostly m5 on-demand, avg CPU 18%), 21% RDS, 14% data transfer (cross-AZ heavy), 13% other. Commit-level options, rightsizing, and architecture changes — give a prioritised plan with estimated savings and risks."),
-    (H, "Why would p99 latency get worse after we doubled the number of app replicas behind the same connection pooler?"),
+    (H, "p99 got worse after we doubled the app replicas behind the same pgbouncer. Why?"),
     (H, P(r"""
         Terraform plan wants to destroy and recreate our production RDS instance after I changed one line. What happened and how do I make this change safely?
 
@@ -1702,9 +1712,9 @@ F["ops_engineering"] = [
     (H, P(r"""
         After enabling HTTP/2 on our ALB, some clients on corporate networks see intermittent 'ERR_HTTP2_PROTOCOL_ERROR' on large file downloads (> 50 MB) while small requests work. Backend is nginx 1.18 behind the ALB, proxy_buffering on, gzip on. What could cause it and how would you narrow it down?
     """)),
-    (H, "Design backups for a 9 TB MySQL cluster with RPO 5 minutes and RTO 1 hour, including how to prove restores actually work."),
+    (H, "Backup design for a 9 TB MySQL cluster: RPO 5 min, RTO 1 h, restores proven."),
     (E, "Is it safe to run `VACUUM FULL` on our 600 GB orders table during business hours? If not, what's the alternative to reclaim bloat?"),
-    (H, "Our Redis cluster's memory grew from 18 GB to 31 GB in a week with no change in key count. What are the possible causes and which commands tell them apart?"),
+    (H, "Redisのメモリが1週間で18GBから31GBに増えたが、キー数は変わっていない。考えられる原因は？"),
     (H, "Plan the migration of 140 microservices from a self-managed Kubernetes 1.21 cluster to EKS 1.29 with two engineers over one quarter. Sequencing, deprecated APIs, and rollback."),
     (E, "Explain exactly how a split-brain happened in our 2-node Elasticsearch cluster with minimum_master_nodes=1 and how to configure it so it can't."),
     (H, P(r"""
@@ -1715,6 +1725,7 @@ F["ops_engineering"] = [
         - Test count grew 20%.
         How much of the slowdown does each factor plausibly explain, and what should we fix first?
     """)),
+    (H, "Our AWS root access key leaked on GitHub at 2 a.m. Exact steps, in order?"),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -1771,6 +1782,7 @@ F["spreadsheet_helper"] = [
     (H, "Set up a Monte Carlo simulation in Excel (no add-ins) for project cost: 6 line items each with min/most-likely/max (triangular), 5,000 runs, and output P50/P80/P95 plus a histogram. Give the formulas."),
     (H, "I have weekly sales for 3 years in Sheets. Build a forecast for the next 13 weeks that handles yearly seasonality and the Easter shift (moving holiday). Which functions, and how do I check if it's any good?"),
     (H, P(r"""
+        [Sheets Assistant — selected cell E2]
         This formula returns wrong bonuses for some people and I can't see why:
         =IF(C2>100000, C2*0.1, IF(C2>50000, C2*0.07, IF(C2>=75000, C2*0.08, C2*0.05)))
         Rules: under 50k 5%; 50k–75k 7%; 75k–100k 8%; over 100k 10%; but employees in column D marked "Probation" get half, and nobody gets more than 12,000. Fix it and tell me which rows were wrong before.
@@ -1778,6 +1790,7 @@ F["spreadsheet_helper"] = [
     (H, "Build a cohort table in Excel from a raw orders sheet (customer_id, order_date, amount) showing revenue retention by signup month and month offset, using only formulas or a pivot — no macros. Explain the helper columns and how to avoid counting refunds."),
     (H, "Design a shift-rota spreadsheet for 14 staff that flags rule breaches automatically: max 5 shifts/week, 11 hours rest between shifts, at least 2 qualified first-aiders per shift, and fair weekend distribution over 4 weeks. Which formulas or conditional rules?"),
     (H, "Our sheet calculates commissions with tiered rates applied marginally (like tax brackets), with a quarterly accelerator once 120% of quota is hit and clawbacks for refunds within 90 days. Write the formula logic and a test table with edge cases."),
+    (H, "XIRR returns #NUM! for cash flows that change sign three times. Why, and what now?"),
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -1795,13 +1808,13 @@ F["travel_booking"] = [
         Baggage: 1 x 23 kg per passenger. Check-in opens 30 hours before departure.
     """)),
     (E, "It's 3:00 pm in New York. What time is it in Tokyo (no DST there; New York is on EDT)?"),
-    (E, "Packing list for a 4-day business trip to Oslo in November, carry-on only."),
+    (E, "Pre-departure checklist for an international flight: documents, check-in, phone, money. Short bullets."),
     (E, "How do I say 'I have a reservation under the name Becker' in Italian?"),
     (E, P(r"""
         Using only the fare rules below, answer the traveller: can she bring her cabin bag and a backpack for free?
         FARE: Basic Economy. Included: 1 personal item (max 40 x 30 x 15 cm) under the seat. Cabin bag (max 55 x 40 x 23 cm, 8 kg): €25 online, €45 at the gate. Checked bag: from €35.
     """)),
-    (E, "What currency do they use in Hungary, and roughly how do people usually pay there (cash vs card)?"),
+    (E, "Is tipping expected in restaurants in Budapest, and how much is usual?"),
     (E, P(r"""
         Reformat this itinerary as a markdown table (Day | City | Hotel | Notes):
         Day 1 Lisbon, Hotel Avenida, arrive 14:00. Day 2 Lisbon, Hotel Avenida, Sintra day trip. Day 3 Porto, Casa do Rio, train 09:39. Day 4 Porto, Casa do Rio, port cellar tour at 16:00.
@@ -1832,12 +1845,13 @@ F["travel_booking"] = [
     """)),
     (E, "Write a one-sentence reminder notification that online check-in for flight IB3171 to Madrid opens in 2 hours."),
     (H, P(r"""
+        You are the visa assistant in TripWise. Never guess; show the day counts.
         Schengen 90/180 check. A US citizen's stays in the Schengen area:
         Jan 10 – Feb 20 (Spain), Mar 15 – Apr 5 (Italy), May 1 – May 25 (France).
         She wants to enter Germany on June 20 and stay until August 10. Is that allowed? If not, what's the latest date she can stay until, or the earliest date she could enter for the full trip? Show the day counts.
     """)),
     (H, P(r"""
-        Plan a 12-day trip for 2 adults from Chicago: must see Kyoto and Seoul, one of us can't fly more than 6 hours in a single leg except the transpacific, budget $7,500 total including flights, we want at most 3 hotel changes, arrive no later than the 3rd day of cherry-blossom forecast peak in Kyoto (forecast Apr 2–6), and a wedding in Seoul on Apr 13 at 15:00 we can't miss. Propose the itinerary with flights and routing, and check every constraint.
+        Plan 11 days for 2 adults from Toronto. Fixed: I'm giving a conference talk in Split, Croatia on Saturday June 14 at 17:00; we must be back at work in Toronto on Monday June 23. Wanted: 3 nights hiking in the Dolomites. Constraints: only one of us drives, no overnight flights, no more than one flight connection per direction, CAD 9,000 all-in for both. Propose the itinerary with routing and ground transport, and check every constraint explicitly.
     """)),
     (H, "My flight Frankfurt→Bangkok on Lufthansa arrived 3h40m late because of a crew shortage; I also missed my separately booked AirAsia connection to Phuket and paid €210 for a new ticket and a hotel night. What can I claim under EU261, how much, and what's not covered?"),
     (H, "Is a 55-minute connection at Munich from a Schengen to a non-Schengen flight (arriving terminal 2, departing 2 satellite) realistic for a family with a stroller, and what happens with our bags and tickets if we miss it on a single booking vs separate tickets?"),
@@ -1857,6 +1871,7 @@ F["travel_booking"] = [
     (H, "Optimise a 10-city European rail trip for a 2-month Interrail pass vs point-to-point tickets: Amsterdam, Berlin, Prague, Vienna, Budapest, Ljubljana, Venice, Florence, Nice, Barcelona, in any order, minimising total cost including seat reservations."),
     (H, "Should we buy travel insurance for a €9,000 safari in Tanzania with a 70-year-old with stable heart disease? Compare what 'cancel for any reason', medical evacuation and pre-existing-condition waivers actually cover and the time-sensitive conditions."),
     (H, "We land at JFK at 16:40 on a Friday and must be at a rehearsal dinner in Greenwich, CT at 19:00 with checked bags and a toddler. Compare car service, train and rental car with realistic times, and pick one with a backup."),
+    (H, "ESTA refused because of a 2019 arrest in Spain, no conviction. Can I still fly to the US next month?"),
 ]
 
 # ---------------------------------------------------------------------------------------------

@@ -82,6 +82,7 @@ pub const DEFAULT_SOURCES: &[&str] = &[
     "../shared/evals-data/arena-bench-v1",
     "../shared/evals-data/routerbench",
     "evals/data/everyday.jsonl",
+    "evals/data/everyday-apps.jsonl",
 ];
 
 impl Common {
@@ -148,7 +149,7 @@ enum Cmd {
     Train {
         #[command(flatten)]
         common: Common,
-        #[arg(long, value_enum, default_value = "logistic")]
+        #[arg(long, value_enum, default_value = "mlp")]
         head: Kind,
         #[arg(long, value_enum, default_value = "hard")]
         label: Label,
@@ -179,6 +180,10 @@ enum Cmd {
         /// Wanted PGR (0..1), measured on the labelled --data.
         #[arg(long)]
         target_pgr: Option<f64>,
+        /// Use this threshold instead of choosing one: prints the share of strong calls it
+        /// gives on the prompts (and writes it with --write).
+        #[arg(long, conflicts_with_all = ["target_share", "target_pgr"])]
+        threshold: Option<f64>,
         /// Write the threshold into the config file instead of only printing it.
         #[arg(long)]
         write: bool,
@@ -264,8 +269,15 @@ fn main() -> anyhow::Result<()> {
             prompts,
             target_share,
             target_pgr,
+            threshold,
             write,
-        } => calibrate(&common, &policy, &prompts, target_share, target_pgr, write),
+        } => calibrate(
+            &common,
+            &policy,
+            &prompts,
+            (target_share, target_pgr, threshold),
+            write,
+        ),
         Cmd::Table {
             common,
             policy,
@@ -495,8 +507,7 @@ fn calibrate(
     c: &Common,
     policy: &str,
     prompts: &[PathBuf],
-    share: Option<f64>,
-    pgr: Option<f64>,
+    (share, pgr, fixed): (Option<f64>, Option<f64>, Option<f64>),
     write: bool,
 ) -> anyhow::Result<()> {
     let source = config_source(c);
@@ -516,6 +527,7 @@ fn calibrate(
     let mut sorted = scores.clone();
     sorted.sort_by(f64::total_cmp);
     let threshold = match (share, pgr) {
+        _ if fixed.is_some() => fixed.unwrap_or_default(),
         (Some(s), _) => {
             anyhow::ensure!(
                 (0.0..=1.0).contains(&s),
@@ -547,7 +559,7 @@ fn calibrate(
             }
             best.context("no threshold reaches that PGR")?
         }
-        (None, None) => anyhow::bail!("give --target-share or --target-pgr"),
+        (None, None) => anyhow::bail!("give --target-share, --target-pgr or --threshold"),
     };
     let strong_share =
         scores.iter().filter(|&&s| s >= threshold).count() as f64 / scores.len() as f64;

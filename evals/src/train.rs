@@ -42,6 +42,8 @@ pub enum Kind {
     Logistic,
     Mlp,
     Knn,
+    /// The mean of a logistic and an MLP head trained on the same rows.
+    Ensemble,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +85,7 @@ pub enum Model {
         y: Vec<f32>,
         k: usize,
     },
+    Ensemble(Vec<Model>),
 }
 
 fn sigmoid(z: f32) -> f32 {
@@ -233,6 +236,10 @@ pub fn train(kind: Kind, x: &[Vec<f32>], y: &[f32], w: &[f32], o: &Options) -> M
             y: y.to_vec(),
             k: o.k.min(x.len()).max(1),
         },
+        Kind::Ensemble => Model::Ensemble(vec![
+            train(Kind::Logistic, x, y, w, o),
+            train(Kind::Mlp, x, y, w, o),
+        ]),
     }
 }
 
@@ -264,6 +271,7 @@ impl Model {
                 *dim = d;
             }
             Model::Knn { x, .. } => x.iter_mut().for_each(|r| r.truncate(d)),
+            Model::Ensemble(members) => members.iter_mut().for_each(|m| m.fold_tail(d, k)),
         }
     }
 
@@ -291,6 +299,9 @@ impl Model {
                 sims.select_nth_unstable_by(kth, |a, b| b.0.total_cmp(&a.0));
                 sims[..*k].iter().map(|(_, l)| l).sum::<f32>() / *k as f32
             }
+            Model::Ensemble(members) => {
+                members.iter().map(|m| m.score(xi)).sum::<f32>() / members.len() as f32
+            }
         }
     }
 
@@ -310,6 +321,10 @@ impl Model {
                 serde_json::json!({"kind": "mlp", "w1": rows, "b1": b1, "w2": w2, "b2": b2})
             }
             Model::Knn { x, y, k } => serde_json::json!({"kind": "knn", "x": x, "y": y, "k": k}),
+            Model::Ensemble(members) => serde_json::json!({
+                "kind": "ensemble",
+                "members": members.iter().map(Model::spec).collect::<Vec<_>>(),
+            }),
         }
     }
 }
@@ -460,7 +475,7 @@ mod tests {
             x.push(v);
             y.push(c);
         }
-        for kind in [Kind::Logistic, Kind::Mlp, Kind::Knn] {
+        for kind in [Kind::Logistic, Kind::Mlp, Kind::Knn, Kind::Ensemble] {
             let m = train(
                 kind,
                 &x,
