@@ -301,6 +301,12 @@ async fn route_endpoint_and_cli_decide_without_calling_a_model() {
         .unwrap();
     assert_eq!(v["chain"], json!(["small", "big"]));
     assert!(v["scores"]["learned"].as_f64().is_some());
+    // The features behind the decision, by name: "hi" is two characters on one line.
+    assert_eq!(
+        v["signals"].as_object().map(|m| m.len()),
+        Some(sluice_router::features::COUNT)
+    );
+    assert!((v["signals"]["log_chars"].as_f64().unwrap() - 3f64.ln()).abs() < 1e-6);
     assert!(
         mock.requests().is_empty(),
         "/v1/route must not call any model"
@@ -466,4 +472,43 @@ async fn missing_model_folder_fails_at_start_with_a_hint() {
         err.contains("no-such-model") && err.contains("sluice models pull"),
         "{err}"
     );
+}
+
+/// The shipped default config (embedded in the binary: static embedder, feature-reading head,
+/// calibrated threshold) through `sluice route --json`, the code `/v1/route` runs: the
+/// issue's everyday prompts land where a person expects, with the signals and a reason that
+/// shows the comparison.
+#[test]
+fn default_config_routes_everyday_prompts_as_a_person_would() {
+    for (prompt, want) in [
+        ("thanks!", "gpt-4o-mini"),
+        ("What is 2+2?", "gpt-4o-mini"),
+        ("Translate 'good morning' to French", "gpt-4o-mini"),
+        ("Prove Fermat's last theorem for n=3", "gpt-4o"),
+        (
+            "Derive the Black–Scholes PDE from first principles using Ito's lemma",
+            "gpt-4o",
+        ),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["route", "--json", "--model", "auto", prompt])
+            .env("SLUICE_MODELS_DIR", models_dir())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["target"], want, "{prompt}: {v}");
+        assert_eq!(v["basis"], "learned");
+        let reason = v["reason"].as_str().unwrap();
+        let words: Vec<&str> = reason.split(' ').collect();
+        assert_ne!(
+            words[2], words[5],
+            "score and threshold must read apart: {reason}"
+        );
+        assert!(v["signals"]["reasoning_words"].as_f64().is_some(), "{v}");
+    }
 }

@@ -220,6 +220,18 @@ pub fn load(dir: &Path) -> Result<(Tokenizer, Table, PathBuf), RouterError> {
     Ok((tokenizer, table, path))
 }
 
+/// A JSON array of non-negative integers (anything else reads as empty).
+fn usizes(v: &serde_json::Value) -> Vec<usize> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_u64())
+                .map(|x| x as usize)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The F32 tensor `name` of a safetensors file, as a table.
 fn parse_safetensors(bytes: &[u8], name: &str) -> Result<Table, String> {
     let len_bytes: [u8; 8] = bytes
@@ -239,29 +251,13 @@ fn parse_safetensors(bytes: &[u8], name: &str) -> Result<Table, String> {
             t["dtype"]
         ));
     }
-    let shape: Vec<usize> = t["shape"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_u64())
-                .map(|x| x as usize)
-                .collect()
-        })
-        .unwrap_or_default();
+    let shape = usizes(&t["shape"]);
     let [vocab, dim] = shape[..] else {
         return Err(format!(
             "expected tensor '{name}' of shape [vocab, dims], got {shape:?}"
         ));
     };
-    let offsets: Vec<usize> = t["data_offsets"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_u64())
-                .map(|x| x as usize)
-                .collect()
-        })
-        .unwrap_or_default();
+    let offsets = usizes(&t["data_offsets"]);
     let [start, end] = offsets[..] else {
         return Err(format!("tensor '{name}' has no data_offsets"));
     };
