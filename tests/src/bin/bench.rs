@@ -41,6 +41,14 @@ struct Args {
     /// Write the results as JSON here as well.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Route every request with a `learned` policy on this embedder folder (e.g.
+    /// `.cache/all-MiniLM-L6-v2-static` or `models/all-MiniLM-L6-v2`) instead of the
+    /// static policy: measures what a routing decision adds on the request path.
+    #[arg(long)]
+    learned: Option<PathBuf>,
+    /// The head for `--learned`.
+    #[arg(long, default_value = "config/router-head.onnx")]
+    head: PathBuf,
 }
 
 #[derive(Clone, Copy, serde::Serialize)]
@@ -68,11 +76,23 @@ async fn run(args: Args, mock_addr: std::net::SocketAddr) -> anyhow::Result<()> 
         "{} not found; build it with cargo build --release",
         args.sluice.display()
     );
-    let yaml = format!(
+    let policy = match &args.learned {
+        None => "{ strategy: static, target: mock-model }".to_owned(),
+        Some(_) => "{ strategy: learned, target: mock-model, strong: mock-strong, head: default, threshold: 0.2355 }".to_owned(),
+    };
+    let mut yaml = format!(
         "providers:\n  mock: {{ base_url: \"http://{mock_addr}/v1\", api_key_env: BENCH_KEY }}\n\
-         models:\n  mock-model: {{ provider: mock }}\n\
-         policies:\n  auto: {{ strategy: static, target: mock-model }}\n"
+         models:\n  mock-model: {{ provider: mock }}\n  mock-strong: {{ provider: mock }}\n\
+         policies:\n  auto: {policy}\n"
     );
+    if let Some(dir) = &args.learned {
+        let abs = |p: &PathBuf| std::fs::canonicalize(p).map(|p| p.display().to_string());
+        yaml.push_str(&format!(
+            "router:\n  embedder: {{ model: \"{}\", variant: model.onnx }}\n  heads: {{ default: {{ path: \"{}\" }} }}\n",
+            abs(dir)?,
+            abs(&args.head)?
+        ));
+    }
     let gw = Gateway::builder(&args.sluice, &yaml)
         .env("BENCH_KEY", "sk-bench")
         .env("RUST_LOG", "warn,sluice_gateway::server=info")
