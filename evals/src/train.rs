@@ -518,4 +518,72 @@ mod tests {
         assert_eq!(f.iter().copied().max(), Some(2));
         assert_eq!(group_folds(&rows, 3, 5), f, "deterministic for a seed");
     }
+
+    #[test]
+    fn every_label_reads_its_field() {
+        let r = Row {
+            prompt: "p".into(),
+            weak: 0.25,
+            strong: 0.75,
+            group: "g".into(),
+            need: 0.4,
+            hard: 0.6,
+        };
+        assert_eq!(Label::WeakWrong.of(&r), 0.75);
+        assert_eq!(Label::StrongBetter.of(&r), 0.5);
+        assert_eq!(Label::Need.of(&r), 0.4);
+        assert_eq!(Label::Hard.of(&r), 0.6);
+        // The strong model doing worse is no reason to route to it.
+        let worse = Row { strong: 0.0, ..r };
+        assert_eq!(Label::StrongBetter.of(&worse), 0.0);
+    }
+
+    /// Source intercepts are folded away: the trained head reads its own inputs only, and
+    /// still separates what it learned.
+    #[test]
+    fn source_effects_fold_into_the_intercept() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let rows: Vec<(Vec<f32>, [f32; 2])> = (0..200)
+            .map(|_| {
+                let e: Vec<f32> = (0..4).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+                (e, [rng.random_range(0.0f32..3.0), 1.0])
+            })
+            .collect();
+        let inputs: Vec<Input<'_>> = rows
+            .iter()
+            .map(|(e, f)| Input { emb: e, feat: f })
+            .collect();
+        let y: Vec<f32> = rows
+            .iter()
+            .map(|(e, _)| f32::from(u8::from(e[0] > 0.0)))
+            .collect();
+        let src: Vec<usize> = (0..200).map(|i| i % 2).collect();
+        for kind in [Kind::Logistic, Kind::Mlp] {
+            let h = Head::fit(
+                kind,
+                &inputs,
+                true,
+                &y,
+                &[],
+                Some((&src, 2)),
+                &Options {
+                    epochs: 300,
+                    ..Options::default()
+                },
+            );
+            let x = h.assemble(&inputs[0]);
+            assert_eq!(
+                x.len(),
+                6,
+                "4 embedding dims + 2 features, no source columns"
+            );
+            let mut right = 0;
+            for (i, yi) in inputs.iter().zip(&y) {
+                if (h.score(i) > 0.5) == (*yi > 0.5) {
+                    right += 1;
+                }
+            }
+            assert!(right > 180, "{kind:?}: {right}/200");
+        }
+    }
 }
