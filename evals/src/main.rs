@@ -526,9 +526,9 @@ fn calibrate(
     let scores = score_texts(c, &ph, &texts)?;
     let mut sorted = scores.clone();
     sorted.sort_by(f64::total_cmp);
-    let threshold = match (share, pgr) {
-        _ if fixed.is_some() => fixed.unwrap_or_default(),
-        (Some(s), _) => {
+    let threshold = match (fixed, share, pgr) {
+        (Some(t), _, _) => t,
+        (None, Some(s), _) => {
             anyhow::ensure!(
                 (0.0..=1.0).contains(&s),
                 "--target-share must be within 0..1"
@@ -536,7 +536,7 @@ fn calibrate(
             let idx = (((1.0 - s) * sorted.len() as f64).round() as usize).min(sorted.len() - 1);
             sorted[idx]
         }
-        (None, Some(p)) => {
+        (None, None, Some(p)) => {
             let rows =
                 labelled.context("--target-pgr needs labelled data (--data, without --prompts)")?;
             let n = rows.len() as f64;
@@ -559,7 +559,9 @@ fn calibrate(
             }
             best.context("no threshold reaches that PGR")?
         }
-        (None, None) => anyhow::bail!("give --target-share, --target-pgr or --threshold"),
+        (None, None, None) => {
+            anyhow::bail!("give --target-share, --target-pgr or --threshold")
+        }
     };
     let strong_share =
         scores.iter().filter(|&&s| s >= threshold).count() as f64 / scores.len() as f64;
