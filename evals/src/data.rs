@@ -135,6 +135,22 @@ pub fn load_with(path: &Path, pair: &Pair) -> anyhow::Result<Dataset> {
     }
 }
 
+/// The non-empty lines of a JSONL file, parsed, each with where it stands (`path line N`)
+/// for error messages.
+pub fn read_jsonl(path: &Path) -> anyhow::Result<Vec<(String, serde_json::Value)>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let where_ = format!("{} line {}", path.display(), i + 1);
+            let v = serde_json::from_str(l).with_context(|| where_.clone())?;
+            Ok((where_, v))
+        })
+        .collect()
+}
+
 fn parse_quality(v: &str, where_: &str) -> anyhow::Result<f64> {
     match v.trim() {
         "True" | "true" | "1" => Ok(1.0),
@@ -251,16 +267,8 @@ pub fn load_routellm(dir: &Path) -> anyhow::Result<Dataset> {
 
 /// Arena-Bench: prompts in `question.jsonl`, judge scores in `scores.jsonl`.
 pub fn load_arena(dir: &Path, pair: &Pair) -> anyhow::Result<Dataset> {
-    let qpath = dir.join("question.jsonl");
-    let text =
-        std::fs::read_to_string(&qpath).with_context(|| format!("reading {}", qpath.display()))?;
     let mut prompts: Vec<(String, String)> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let where_ = format!("{} line {}", qpath.display(), i + 1);
-        let v: serde_json::Value = serde_json::from_str(line).with_context(|| where_.clone())?;
+    for (where_, v) in read_jsonl(&dir.join("question.jsonl"))? {
         let id = v["question_id"]
             .as_str()
             .with_context(|| format!("{where_}: 'question_id' must be a string"))?;
@@ -271,17 +279,9 @@ pub fn load_arena(dir: &Path, pair: &Pair) -> anyhow::Result<Dataset> {
         anyhow::ensure!(!turns.is_empty(), "{where_}: no text turns");
         prompts.push((id.to_owned(), turns.join("\n")));
     }
-    let spath = dir.join("scores.jsonl");
-    let text =
-        std::fs::read_to_string(&spath).with_context(|| format!("reading {}", spath.display()))?;
     // question id -> model -> score (None: the judge's verdict did not parse)
     let mut scores: HashMap<String, BTreeMap<String, Option<f64>>> = HashMap::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let where_ = format!("{} line {}", spath.display(), i + 1);
-        let v: serde_json::Value = serde_json::from_str(line).with_context(|| where_.clone())?;
+    for (where_, v) in read_jsonl(&dir.join("scores.jsonl"))? {
         let (Some(id), Some(model)) = (v["question_id"].as_str(), v["model"].as_str()) else {
             anyhow::bail!("{where_}: needs string 'question_id' and 'model'");
         };
@@ -467,15 +467,8 @@ pub fn load_routerbench(path: &Path, pair: &Pair) -> anyhow::Result<Dataset> {
 }
 
 pub fn load_jsonl(path: &Path) -> anyhow::Result<Dataset> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut rows = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let where_ = format!("{} line {}", path.display(), i + 1);
-        let v: serde_json::Value = serde_json::from_str(line).with_context(|| where_.clone())?;
+    for (where_, v) in read_jsonl(path)? {
         let q = |k: &str| -> anyhow::Result<f64> {
             match &v[k] {
                 serde_json::Value::Bool(b) => Ok(f64::from(u8::from(*b))),

@@ -424,14 +424,10 @@ fn train_head(
 
 /// Prompts from a text file (one per line) or JSONL (`"prompt"`, or Arena's `"turns"`).
 fn read_prompts(path: &Path) -> anyhow::Result<Vec<String>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let is_jsonl = path.extension().is_some_and(|e| e == "jsonl");
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            if is_jsonl {
-                let v: serde_json::Value = serde_json::from_str(l)?;
+    if path.extension().is_some_and(|e| e == "jsonl") {
+        return data::read_jsonl(path)?
+            .into_iter()
+            .map(|(where_, v)| {
                 if let Some(p) = v["prompt"].as_str() {
                     return Ok(p.to_owned());
                 }
@@ -441,15 +437,19 @@ fn read_prompts(path: &Path) -> anyhow::Result<Vec<String>> {
                     .unwrap_or_default();
                 anyhow::ensure!(
                     !turns.is_empty(),
-                    "{}: JSONL line without a \"prompt\" string or \"turns\"",
-                    path.display()
+                    "{where_}: no \"prompt\" string or \"turns\""
                 );
                 Ok(turns.join("\n"))
-            } else {
-                Ok(l.to_owned())
-            }
-        })
-        .collect()
+            })
+            .collect();
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect())
 }
 
 /// A learned policy's head and threshold, as the gateway would load them.

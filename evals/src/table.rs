@@ -26,15 +26,8 @@ impl TableRow {
 }
 
 pub fn load(path: &Path) -> anyhow::Result<Vec<(String, bool)>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let where_ = format!("{} line {}", path.display(), i + 1);
-        let v: serde_json::Value = serde_json::from_str(line).with_context(|| where_.clone())?;
+    for (where_, v) in crate::data::read_jsonl(path)? {
         let prompt = v["prompt"]
             .as_str()
             .with_context(|| format!("{where_}: 'prompt' must be a string"))?;

@@ -201,6 +201,7 @@ async fn route_only(
         compiled,
         &runtime.config,
         &routed,
+        &feats.text,
     ))
     .into_response()
 }

@@ -351,7 +351,7 @@ fn route(
         .enable_all()
         .build()?;
     let routed = tokio_rt.block_on(routing::decide(compiled, rt.router.as_deref(), &feats));
-    let v = routing::explain(route.label, compiled, &cfg, &routed);
+    let v = routing::explain(route.label, compiled, &cfg, &routed, &feats.text);
     if json {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());

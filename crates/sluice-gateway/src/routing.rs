@@ -399,8 +399,6 @@ pub struct Routed {
     /// Batch the embedding ran in, when one was needed.
     pub batch_size: Option<usize>,
     pub overflowed: bool,
-    /// The prompt features a learned head read (or would read), for explaining the decision.
-    pub signals: Option<[f32; sluice_router::features::COUNT]>,
 }
 
 /// Decides for one request. Async: the embedding runs on the router's threads.
@@ -417,7 +415,6 @@ pub async fn decide(
         elapsed: started.elapsed(),
         batch_size: None,
         overflowed,
-        signals: None,
     };
     if let Some(decision) = policy::rules(p, features) {
         return unscored(decision, false);
@@ -457,10 +454,6 @@ pub async fn decide(
         elapsed: started.elapsed(),
         batch_size,
         overflowed: false,
-        signals: compiled
-            .head
-            .as_ref()
-            .map(|_| sluice_router::features::prompt_features(&features.text)),
     }
 }
 
@@ -484,11 +477,15 @@ pub fn chain<'a>(
 }
 
 /// The decision as `POST /v1/route` and `sluice route --json` report it.
+///
+/// `text` is the routed text: the features the head read are recomputed from it here, on
+/// the explaining paths only, rather than kept for every routed request.
 pub fn explain(
     policy: &str,
     compiled: &CompiledPolicy,
     config: &Config,
     routed: &Routed,
+    text: &str,
 ) -> serde_json::Value {
     let semantic: serde_json::Map<String, serde_json::Value> = compiled
         .routing
@@ -528,10 +525,10 @@ pub fn explain(
         "score": score,
         "reason": reason,
         "scores": {"learned": routed.scores.learned, "semantic": semantic},
-        "signals": routed.signals.map(|f| {
+        "signals": (compiled.head.is_some() && routed.scores.learned.is_some()).then(|| {
             sluice_router::features::NAMES
                 .iter()
-                .zip(f)
+                .zip(sluice_router::features::prompt_features(text))
                 .map(|(n, v)| ((*n).to_owned(), serde_json::json!(v)))
                 .collect::<serde_json::Map<_, _>>()
         }),

@@ -290,24 +290,21 @@ pub fn tokenize(
     text: &str,
     max_tokens: usize,
 ) -> Result<Vec<u32>, RouterError> {
-    let mut fast_ids = Vec::new();
-    let enc;
-    let ids: &[u32] = if fast.is_some_and(|f| f.encode(text, &mut fast_ids)) {
-        &fast_ids
-    } else {
-        enc = tokenizer
+    let mut ids = Vec::new();
+    if !fast.is_some_and(|f| f.encode(text, &mut ids)) {
+        ids = tokenizer
             .encode_fast(text, false)
-            .map_err(|e| RouterError::Inference(e.to_string()))?;
-        enc.get_ids()
-    };
+            .map_err(|e| RouterError::Inference(e.to_string()))?
+            .get_ids()
+            .to_vec();
+    }
     if ids.len() <= max_tokens {
-        return Ok(ids.to_vec());
+        return Ok(ids);
     }
     let head = max_tokens / 2;
     let tail = max_tokens - head;
-    let mut out = ids[..head].to_vec();
-    out.extend_from_slice(&ids[ids.len() - tail..]);
-    Ok(out)
+    ids.drain(head..ids.len() - tail);
+    Ok(ids)
 }
 
 #[cfg(test)]
