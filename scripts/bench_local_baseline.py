@@ -67,6 +67,8 @@ def main():
             feed = {"input_ids": ids, "attention_mask": np.ones((1, total), dtype=np.int64), **past}
             if "position_ids" in input_names:
                 feed["position_ids"] = np.arange(total - ids.shape[1], total, dtype=np.int64)[None, :]
+            if "logits_to_keep" in input_names:
+                feed["logits_to_keep"] = np.array([1], dtype=np.int64)
             out = sess.run(None, feed)
             logits = out[0]
             nxt = int(np.argmax(logits[0, -1]))

@@ -64,3 +64,14 @@ if [ ! -f "$static/embeddings.safetensors" ]; then
   echo "setup: distilling the static router embedder into $static" >&2
   .venv/bin/python scripts/distill_static.py --model "$models/all-MiniLM-L6-v2" --out "$static" >&2
 fi
+
+# The local model's served file keeps SmolLM2's tied output layer 8-bit instead of letting
+# ONNX Runtime expand it to fp32 (scripts/derive_local_model.py, ~20 s): derived from the
+# mirror's model_q4_1_exact.onnx into the cache folder, with links to the model's metadata.
+local="$cache/smollm2-135m-instruct"
+if [ -f "$models/smollm2-135m-instruct/onnx/model_q4_1_exact.onnx" ] \
+   && [ ! -f "$local/onnx/model_q4_1_q8head.onnx" ]; then
+  echo "setup: deriving the local model's 8-bit-head variant into $local" >&2
+  .venv/bin/python scripts/derive_local_model.py --model "$models/smollm2-135m-instruct" \
+    --dest "$local" --check >&2
+fi

@@ -78,7 +78,9 @@ providers:
     api_key_env: MOCK_UPSTREAM_KEY
     max_retries: 1
     retry_initial_backoff: 10ms
+  here: {{ kind: local, model: smollm2-135m-instruct, variant: model_q4_1_q8head.onnx, threads: 2 }}
 models:
+  smol: {{ provider: here }}
   small: {{ provider: mock, upstream_model: small-2024 }}
   big: {{ provider: mock, upstream_model: big-2024 }}
 policies:

@@ -62,7 +62,7 @@ def test_max_tokens_and_tools_pass_through(client):
 
 def test_models_list(client):
     ids = [m.id for m in client.models.list()]
-    assert ids == ["auto", "big", "small"]
+    assert ids == ["auto", "big", "small", "smol"]
 
 
 def test_unknown_model_is_not_found(client):
@@ -108,3 +108,29 @@ def test_interrupted_stream_raises(client):
         for _ in stream:
             pass
     assert "upstream stream failed" in str(e.value)
+
+
+def test_local_model_round_trip(client):
+    """The in-process SmolLM2 through the SDK: a real greedy answer, streamed and not."""
+    question = [{"role": "user", "content": "What is the capital of France?"}]
+    raw = client.chat.completions.with_raw_response.create(
+        model="smol", messages=question, max_tokens=24, temperature=0
+    )
+    assert raw.headers["x-sluice-route"] == "smol"
+    resp = raw.parse()
+    assert resp.choices[0].message.content == "The capital of France is Paris."
+    assert resp.choices[0].finish_reason == "stop"
+    assert resp.usage.prompt_tokens == 37
+    assert resp.usage.completion_tokens == 7
+    stream = client.chat.completions.create(
+        model="smol", messages=question, max_tokens=24, temperature=0, stream=True,
+        stream_options={"include_usage": True},
+    )
+    text, usage = "", None
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            text += chunk.choices[0].delta.content
+        if chunk.usage:
+            usage = chunk.usage
+    assert text == "The capital of France is Paris."
+    assert usage.completion_tokens == 7

@@ -22,6 +22,7 @@ pub struct GatewayBuilder {
     yaml: String,
     env: Vec<(String, String)>,
     args: Vec<String>,
+    builtin: bool,
 }
 
 impl Gateway {
@@ -32,6 +33,7 @@ impl Gateway {
             yaml: yaml.to_owned(),
             env: Vec::new(),
             args: Vec::new(),
+            builtin: false,
         }
     }
 
@@ -96,6 +98,13 @@ impl GatewayBuilder {
         self
     }
 
+    /// Runs on the configuration embedded in the binary (no `--config`), as a new user's
+    /// first `sluice serve` does; the yaml given to the builder is ignored.
+    pub fn builtin_config(mut self) -> Self {
+        self.builtin = true;
+        self
+    }
+
     pub fn arg(mut self, a: &str) -> Self {
         self.args.push(a.into());
         self
@@ -107,10 +116,11 @@ impl GatewayBuilder {
         let config_path = dir.path().join("sluice.yaml");
         std::fs::write(&config_path, &self.yaml).expect("write config");
         let mut cmd = Command::new(&self.bin);
-        cmd.arg("serve")
-            .arg("--config")
-            .arg(&config_path)
-            .arg("--listen")
+        cmd.arg("serve");
+        if !self.builtin {
+            cmd.arg("--config").arg(&config_path);
+        }
+        cmd.arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--log-format")
             .arg("json")

@@ -77,7 +77,7 @@ pub struct RawKey {
     /// `rate_limit: {requests_per_minute: 600, tokens_per_minute: 200000}`
     #[serde(default)]
     pub rate_limit: Option<RawRateLimit>,
-    /// `budget: {usd: 50, period: month, on_exceeded: downgrade, downgrade_to: smollm2-360m}`
+    /// `budget: {usd: 50, period: month, on_exceeded: downgrade, downgrade_to: smollm2-135m}`
     #[serde(default)]
     pub budget: Option<RawBudget>,
 }
@@ -176,17 +176,19 @@ pub struct RawProvider {
 #[serde(deny_unknown_fields)]
 pub struct RawLocalProvider {
     /// Model folder: a name under the models directory (`SLUICE_MODELS_DIR`, default
-    /// `./models`) or a path. `model: SmolLM2-360M-Instruct`
+    /// `./models`, or the cache folder beside it for derived files) or a path.
+    /// `model: smollm2-135m-instruct`
     pub model: String,
     /// Hugging Face repository `sluice models pull` fetches the folder from.
-    /// `hub_id: HuggingFaceTB/SmolLM2-360M-Instruct`
+    /// `hub_id: HuggingFaceTB/SmolLM2-135M-Instruct`
     #[serde(default)]
     pub hub_id: Option<String>,
     /// ONNX file in the folder (root or `onnx/`). `variant: model_int8.onnx`
     #[serde(default = "defaults::variant")]
     pub variant: String,
     /// Folder served instead when `model` is missing (with a warning at start-up and in
-    /// `/v1/models`). Without it, a missing model stops start-up. `fallback: tiny-random-llama`
+    /// `/v1/models`). Without it, a missing model stops start-up. Make it a real model (the
+    /// same folder with another file, say): `fallback: smollm2-135m-instruct`
     #[serde(default)]
     pub fallback: Option<String>,
     /// ONNX file of the fallback folder. `fallback_variant: model.onnx`
@@ -211,6 +213,11 @@ pub struct RawLocalProvider {
     /// `max_completion_tokens`. `default_max_tokens: 512`
     #[serde(default = "defaults::default_max_tokens")]
     pub default_max_tokens: usize,
+    /// MiB of KV cache kept for prompts prefilled recently, so a request that starts with
+    /// the same tokens (a shared system prompt, earlier turns) prefills only the rest.
+    /// 0 turns it off. `prefix_cache_mib: 256`
+    #[serde(default = "defaults::prefix_cache_mib")]
+    pub prefix_cache_mib: usize,
 }
 
 /// `models.<name>:` — a concrete model a policy can send requests to. The key is the name
@@ -493,6 +500,9 @@ pub(crate) mod defaults {
     }
     pub fn default_max_tokens() -> usize {
         512
+    }
+    pub fn prefix_cache_mib() -> usize {
+        256
     }
     pub fn variant() -> String {
         "model.onnx".into()

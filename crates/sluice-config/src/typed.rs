@@ -145,6 +145,7 @@ pub struct LocalConfig {
     /// 0: every core.
     pub threads: usize,
     pub default_max_tokens: usize,
+    pub prefix_cache_mib: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -717,6 +718,7 @@ fn check_local(
         kv_budget_tokens: l.kv_budget_tokens,
         threads: l.threads,
         default_max_tokens: l.default_max_tokens,
+        prefix_cache_mib: l.prefix_cache_mib,
     })
 }
 

@@ -26,7 +26,7 @@ use sluice_telemetry::Metrics;
 use tokio::sync::mpsc;
 
 use crate::error::ApiError;
-use crate::models::complete;
+use crate::models::locate;
 use crate::routing::model_path;
 
 /// A loaded local model and what the operator should know about it.
@@ -46,30 +46,36 @@ impl LocalTarget {
     pub fn load(cfg: Arc<LocalConfig>, metrics: Arc<Metrics>) -> anyhow::Result<LocalTarget> {
         let name = cfg.name.clone();
         let primary = model_path(&cfg.model);
-        let (dir, variant, warning) = if complete(&primary, &cfg.variant) {
-            (primary, cfg.variant.clone(), None)
+        let (dir, variant, warning) = if let Some(dir) = locate(&cfg.model, &cfg.variant) {
+            (dir, cfg.variant.clone(), None)
         } else {
+            let fetch = match &cfg.hub_id {
+                Some(h) => {
+                    format!("run `sluice models pull` to fetch {h} from the Hugging Face hub")
+                }
+                None => "run `scripts/setup.sh`, which links the models folder and derives the \
+                         files made from it, or `sluice models pull --mirror DIR`"
+                    .to_owned(),
+            };
             let missing = format!(
-                "providers.{name}.model: no '{}' model folder with {} at {} (run `sluice models pull`{})",
+                "providers.{name}.model: no '{}' model folder with {} at {} or {} ({fetch})",
                 cfg.model,
                 cfg.variant,
                 primary.display(),
-                cfg.hub_id
-                    .as_ref()
-                    .map(|h| format!(" to fetch {h} from the Hugging Face hub"))
-                    .unwrap_or_default()
+                sluice_router::embedding::cache_dir()
+                    .join(&cfg.model)
+                    .display(),
             );
             let Some(fb) = &cfg.fallback else {
                 anyhow::bail!("{missing}");
             };
-            let fb_dir = model_path(fb);
-            if !complete(&fb_dir, &cfg.fallback_variant) {
+            let Some(fb_dir) = locate(fb, &cfg.fallback_variant) else {
                 anyhow::bail!(
                     "{missing}; its fallback '{fb}' is missing too (no {} at {})",
                     cfg.fallback_variant,
-                    fb_dir.display()
+                    model_path(fb).display()
                 );
-            }
+            };
             let random = if fb.contains("random") {
                 " Its weights are random: its output is random text, not answers."
             } else {
@@ -85,7 +91,25 @@ impl LocalTarget {
         };
         let provider = name.clone();
         let observer = Arc::new(move |r: StepReport| {
-            if !r.prefill {
+            if r.prefill {
+                let hit = if r.reused_tokens > 0 { "hit" } else { "miss" };
+                metrics
+                    .local_time_to_first_token
+                    .with_label_values(&[provider.as_str(), hit])
+                    .observe((r.waited + r.took).as_secs_f64());
+                metrics
+                    .local_prefix_lookups
+                    .with_label_values(&[provider.as_str(), hit])
+                    .inc();
+                metrics
+                    .local_prompt_tokens
+                    .with_label_values(&[&provider])
+                    .inc_by(r.prompt_tokens as u64);
+                metrics
+                    .local_prefix_reused_tokens
+                    .with_label_values(&[&provider])
+                    .inc_by(r.reused_tokens as u64);
+            } else {
                 metrics
                     .local_batch_size
                     .with_label_values(&[&provider])
@@ -108,6 +132,7 @@ impl LocalTarget {
                 queue_depth: cfg.queue_depth,
                 kv_budget_tokens: cfg.kv_budget_tokens,
                 intra_threads: threads,
+                prefix_cache_bytes: cfg.prefix_cache_mib << 20,
                 observer: Some(observer),
             },
         )
@@ -158,10 +183,14 @@ impl LocalTarget {
             .local_queue_depth
             .with_label_values(&l)
             .set(self.engine.queue_len() as i64);
-        metrics.local_active.with_label_values(&l).set(
-            self.engine
-                .stats
-                .active
+        let stats = &self.engine.stats;
+        metrics
+            .local_active
+            .with_label_values(&l)
+            .set(stats.active.load(std::sync::atomic::Ordering::Relaxed) as i64);
+        metrics.local_prefix_cache_bytes.with_label_values(&l).set(
+            stats
+                .prefix_cache_bytes
                 .load(std::sync::atomic::Ordering::Relaxed) as i64,
         );
     }

@@ -460,6 +460,7 @@ fn generate(
             queue_depth: 1,
             kv_budget_tokens: usize::MAX,
             intra_threads: threads,
+            prefix_cache_bytes: 0,
             observer: None,
         },
     )?;

@@ -39,7 +39,7 @@ pub fn wanted(config: &Config) -> Vec<Wanted> {
     }
     for l in config.locals.values() {
         out.push(Wanted {
-            dir: model_path(&l.model),
+            dir: locate(&l.model, &l.variant).unwrap_or_else(|| model_path(&l.model)),
             hub_id: l.hub_id.clone(),
             variant: l.variant.clone(),
             field: format!("providers.{}", l.name),
@@ -47,6 +47,17 @@ pub fn wanted(config: &Config) -> Vec<Wanted> {
         });
     }
     out
+}
+
+/// The folder that serves `model` with `variant`: the models directory's, or the cache's
+/// folder of the same name, where files derived on this machine (an ONNX graph rewritten by
+/// `scripts/derive_local_model.py`, say) live beside links to the model's metadata.
+pub fn locate(model: &str, variant: &str) -> Option<PathBuf> {
+    let primary = model_path(model);
+    let derived = sluice_router::embedding::cache_dir().join(model);
+    [primary, derived]
+        .into_iter()
+        .find(|d| complete(d, variant))
 }
 
 /// Whether `dir` holds what a loader needs for `variant` (at the root or under `onnx/`).

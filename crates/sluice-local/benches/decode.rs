@@ -145,6 +145,7 @@ fn engine(a: &Args, max_batch: usize) -> Engine {
             queue_depth: 64,
             kv_budget_tokens: usize::MAX,
             intra_threads: a.threads,
+            prefix_cache_bytes: 0,
             observer: None,
         },
     )

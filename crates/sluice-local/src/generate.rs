@@ -145,6 +145,14 @@ impl Generator {
                     .into(),
             ));
         }
+        if self.info.has_logits_to_keep {
+            inputs.push((
+                "logits_to_keep".into(),
+                Tensor::from_array(([1i64], vec![1i64]))
+                    .map_err(infer_err)?
+                    .into(),
+            ));
+        }
         for (i, v) in past.into_iter().enumerate() {
             inputs.push((past_name(i).into(), v.into()));
         }

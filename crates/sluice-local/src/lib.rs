@@ -7,6 +7,7 @@
 //! - [`template`]: chat templates rendered with minijinja the way transformers renders them.
 //! - [`sampler`]: greedy and sampled decoding with OpenAI's and HF's penalties.
 //! - [`detok`]: incremental detokenisation that never emits broken UTF-8.
+//! - [`prefix`]: reuse of recently prefilled prompts' KV cache.
 //! - [`generate`]: prefill then one token per step with the KV cache, stop sequences
 //!   (also across token boundaries), `max_tokens`, finish reasons and usage.
 //!
@@ -15,6 +16,7 @@
 pub mod detok;
 pub mod generate;
 pub mod model;
+pub mod prefix;
 pub mod sampler;
 pub mod scheduler;
 pub mod template;

@@ -22,6 +22,9 @@ pub struct DecoderInfo {
     pub bos_id: Option<u32>,
     /// Some exports (GPT-2 style) have no `position_ids` input.
     pub has_position_ids: bool,
+    /// The graph takes `logits_to_keep` (transformers' convention: the LM head runs on the
+    /// last k positions only, 0 = all), so a prompt costs one head product, not one per token.
+    pub has_logits_to_keep: bool,
     /// The ONNX file in use.
     pub model_file: PathBuf,
     pub generation: GenerationDefaults,
@@ -228,6 +231,7 @@ impl DecoderInfo {
             eos_ids,
             bos_id,
             has_position_ids: inputs.iter().any(|n| n == "position_ids"),
+            has_logits_to_keep: inputs.iter().any(|n| n == "logits_to_keep"),
             model_file,
             generation,
         })

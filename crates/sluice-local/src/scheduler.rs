@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 
 use crate::generate::{FinishReason, GenOutput, GenRequest, Generator, SeqState};
 use crate::model::DecoderInfo;
+use crate::prefix::PrefixCache;
 use crate::template::ChatTemplate;
 use crate::{infer_err, LocalError};
 
@@ -34,6 +35,11 @@ pub struct StepReport {
     pub took: std::time::Duration,
     /// Tokens sampled by this pass.
     pub tokens: usize,
+    /// For a prefill: the prompt's tokens, and how many of them came from the prefix cache.
+    pub prompt_tokens: usize,
+    pub reused_tokens: usize,
+    /// For a prefill: how long the request waited in the queue before it.
+    pub waited: std::time::Duration,
 }
 
 /// Called after every forward pass; runs on the model thread, so keep it cheap.
@@ -47,6 +53,8 @@ pub struct EngineOptions {
     /// Tokens of KV cache all running sequences may hold together.
     pub kv_budget_tokens: usize,
     pub intra_threads: usize,
+    /// Bytes of KV the prefix cache may keep for prompts seen recently (0 = off).
+    pub prefix_cache_bytes: usize,
     pub observer: Option<StepObserver>,
 }
 
@@ -58,6 +66,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("queue_depth", &self.queue_depth)
             .field("kv_budget_tokens", &self.kv_budget_tokens)
             .field("intra_threads", &self.intra_threads)
+            .field("prefix_cache_bytes", &self.prefix_cache_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -91,6 +100,11 @@ pub struct EngineStats {
     pub steps: AtomicUsize,
     pub max_batch_seen: AtomicUsize,
     pub tokens_generated: AtomicUsize,
+    /// Prefills that took leading tokens from the prefix cache, and how many tokens.
+    pub prefix_hits: AtomicUsize,
+    pub prefix_tokens_reused: AtomicUsize,
+    /// Bytes the prefix cache holds now.
+    pub prefix_cache_bytes: AtomicUsize,
 }
 
 /// What a sequence's generated text goes out through: a `Text` event carrying the
@@ -112,6 +126,7 @@ fn text_sender(
 struct Job {
     req: GenRequest,
     events: mpsc::UnboundedSender<Event>,
+    submitted: std::time::Instant,
 }
 
 /// Handle to a model running on its own thread. Cheap to clone.
@@ -171,7 +186,12 @@ impl Engine {
             });
         }
         let (events, rx) = mpsc::unbounded_channel();
-        match self.tx.try_send(Job { req, events }) {
+        let job = Job {
+            req,
+            events,
+            submitted: std::time::Instant::now(),
+        };
+        match self.tx.try_send(job) {
             Ok(()) => Ok(rx),
             Err(TrySendError::Full(_)) => Err(SubmitError::Overloaded(self.opts.queue_depth)),
             Err(TrySendError::Disconnected(_)) => Err(SubmitError::Closed),
@@ -196,6 +216,7 @@ struct Worker {
     past: Vec<DynValue>,
     time: usize,
     reserved: usize,
+    prefix: Option<PrefixCache>,
 }
 
 /// One sequence's KV for joining: `[1, kv, n, hd]` per layer × {key, value}.
@@ -203,7 +224,16 @@ type SingleKv = Vec<DynValue>;
 
 impl Worker {
     fn new(g: Generator, opts: EngineOptions, stats: Arc<EngineStats>) -> Worker {
+        let prefix = (opts.prefix_cache_bytes > 0).then(|| {
+            PrefixCache::new(
+                opts.prefix_cache_bytes,
+                g.info.num_layers,
+                g.info.num_kv_heads,
+                g.info.head_dim,
+            )
+        });
         Worker {
+            prefix,
             g,
             opts,
             stats,
@@ -277,13 +307,38 @@ impl Worker {
                 return Ok(None);
             }
         };
-        let ids: Vec<i64> = job.req.prompt_ids.iter().map(|&t| i64::from(t)).collect();
-        let n = ids.len();
-        let empty = self.g.empty_past()?;
+        let prompt = &job.req.prompt_ids;
+        let n = prompt.len();
         let started = std::time::Instant::now();
-        let (mut logits, kv) =
-            self.g
-                .forward(1, ids, vec![1i64; n], (0..n as i64).collect(), empty)?;
+        let waited = started.duration_since(job.submitted);
+        let hit = match self.prefix.as_mut() {
+            Some(c) => c.lookup(prompt)?,
+            None => None,
+        };
+        let (reused, past) = match hit {
+            Some(h) => (h.tokens, h.past),
+            None => (0, self.g.empty_past()?),
+        };
+        let ids: Vec<i64> = prompt[reused..].iter().map(|&t| i64::from(t)).collect();
+        let (mut logits, kv) = self.g.forward(
+            1,
+            ids,
+            vec![1i64; n],
+            (reused as i64..n as i64).collect(),
+            past,
+        )?;
+        if reused > 0 {
+            self.stats.prefix_hits.fetch_add(1, Ordering::Relaxed);
+            self.stats
+                .prefix_tokens_reused
+                .fetch_add(reused, Ordering::Relaxed);
+        }
+        if let Some(c) = self.prefix.as_mut() {
+            c.insert(prompt, &kv)?;
+            self.stats
+                .prefix_cache_bytes
+                .store(c.bytes(), Ordering::Relaxed);
+        }
         let events = job.events;
         let done = seq.step(
             logits.row(0)?,
@@ -297,6 +352,9 @@ impl Worker {
             batch: 1,
             took: started.elapsed(),
             tokens: 1,
+            prompt_tokens: n,
+            reused_tokens: reused,
+            waited,
         });
         if let Some(reason) = done {
             let tokens = seq.generated_len();
@@ -433,6 +491,9 @@ impl Worker {
             batch: b,
             took: started.elapsed(),
             tokens: produced,
+            prompt_tokens: 0,
+            reused_tokens: 0,
+            waited: std::time::Duration::ZERO,
         });
         if finished.is_empty() {
             return Ok(());

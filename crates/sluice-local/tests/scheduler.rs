@@ -16,6 +16,7 @@ fn opts(max_batch: usize, queue_depth: usize, kv: usize) -> EngineOptions {
         queue_depth,
         kv_budget_tokens: kv,
         intra_threads: 1,
+        prefix_cache_bytes: 0,
         observer: None,
     }
 }

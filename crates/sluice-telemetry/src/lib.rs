@@ -65,6 +65,14 @@ pub struct Metrics {
     pub local_generated_tokens: IntCounterVec,
     /// Requests the local model refused at admission (queue full, larger than the KV budget).
     pub local_rejected: IntCounterVec,
+    /// Submission → first token, queueing and prefill included, by prefix cache outcome.
+    pub local_time_to_first_token: HistogramVec,
+    /// Prompt tokens prefilled, and how many of them came from the prefix cache.
+    pub local_prompt_tokens: IntCounterVec,
+    pub local_prefix_reused_tokens: IntCounterVec,
+    /// Prefills by prefix cache outcome (hit, miss).
+    pub local_prefix_lookups: IntCounterVec,
+    pub local_prefix_cache_bytes: IntGaugeVec,
     /// Requests refused before anything else: no key, or an unknown one.
     pub auth_failures: IntCounterVec,
     /// Requests by tenant (from config) and what the limits made of them.
@@ -275,6 +283,44 @@ impl Metrics {
             ),
             &["provider", "reason"],
         )?;
+        let local_time_to_first_token = HistogramVec::new(
+            HistogramOpts::new(
+                "sluice_local_time_to_first_token_seconds",
+                "Local model: request submitted to first token sampled (queueing and prefill), by prefix cache outcome",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 20.0,
+            ]),
+            &["provider", "prefix"],
+        )?;
+        let local_prompt_tokens = IntCounterVec::new(
+            Opts::new(
+                "sluice_local_prompt_tokens_total",
+                "Prompt tokens a local model prefilled or took from its prefix cache",
+            ),
+            &["provider"],
+        )?;
+        let local_prefix_reused_tokens = IntCounterVec::new(
+            Opts::new(
+                "sluice_local_prefix_reused_tokens_total",
+                "Prompt tokens whose KV cache came from the prefix cache instead of a prefill",
+            ),
+            &["provider"],
+        )?;
+        let local_prefix_lookups = IntCounterVec::new(
+            Opts::new(
+                "sluice_local_prefix_lookups_total",
+                "Local model prefills by prefix cache outcome (hit, miss)",
+            ),
+            &["provider", "result"],
+        )?;
+        let local_prefix_cache_bytes = IntGaugeVec::new(
+            Opts::new(
+                "sluice_local_prefix_cache_bytes",
+                "Bytes of KV cache a local model keeps for recently seen prompts",
+            ),
+            &["provider"],
+        )?;
         let auth_failures = IntCounterVec::new(
             Opts::new(
                 "sluice_auth_failures_total",
@@ -354,6 +400,11 @@ impl Metrics {
         reg(&registry, &mut families, local_step_duration.clone())?;
         reg(&registry, &mut families, local_generated_tokens.clone())?;
         reg(&registry, &mut families, local_rejected.clone())?;
+        reg(&registry, &mut families, local_time_to_first_token.clone())?;
+        reg(&registry, &mut families, local_prompt_tokens.clone())?;
+        reg(&registry, &mut families, local_prefix_reused_tokens.clone())?;
+        reg(&registry, &mut families, local_prefix_lookups.clone())?;
+        reg(&registry, &mut families, local_prefix_cache_bytes.clone())?;
         reg(&registry, &mut families, auth_failures.clone())?;
         reg(&registry, &mut families, tenant_requests.clone())?;
         reg(&registry, &mut families, tenant_tokens.clone())?;
@@ -405,6 +456,11 @@ impl Metrics {
             local_step_duration,
             local_generated_tokens,
             local_rejected,
+            local_time_to_first_token,
+            local_prompt_tokens,
+            local_prefix_reused_tokens,
+            local_prefix_lookups,
+            local_prefix_cache_bytes,
             auth_failures,
             tenant_requests,
             tenant_tokens,
