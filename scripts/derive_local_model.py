@@ -145,6 +145,88 @@ def rewrite(model, rerank):
     return model
 
 
+def fuse_shared_inputs(model, int8_activations):
+    """One MatMulNBits per input instead of one per projection: q/k/v read the same normed
+    hidden state, so do gate/up. Their 4-bit blocks, scales and Q4_1 offset terms are
+    concatenated along N and the product split back: the same arithmetic per output column,
+    ~7 fewer nodes per layer for ONNX Runtime to dispatch on every token."""
+    g = model.graph
+    inits = {i.name: i for i in g.initializer}
+    producer = {o: n for n in g.node for o in n.output}
+    consumers = {}
+    for n in g.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    groups = {}
+    for n in g.node:
+        attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        if n.op_type == "MatMulNBits" and attrs.get("bits") == 4:
+            groups.setdefault(n.input[0], []).append((n, attrs))
+    drop_nodes, drop_inits, new_nodes, new_inits = set(), set(), [], []
+    for a, members in groups.items():
+        parts = []
+        for n, attrs in members:
+            adds = [c for c in consumers.get(n.output[0], []) if c.op_type == "Add"]
+            assert len(adds) == 1, n.output[0]
+            add = adds[0]
+            corr = producer[add.input[1]]
+            assert corr.op_type == "MatMul", corr.op_type
+            parts.append(dict(nbits=n, attrs=attrs, add=add, corr=corr))
+        if len(parts) == 1:
+            if int8_activations:
+                parts[0]["nbits"].attribute.append(helper.make_attribute("accuracy_level", 4))
+            continue
+        q4 = [numpy_helper.to_array(inits[p["nbits"].input[1]]) for p in parts]
+        sc = [numpy_helper.to_array(inits[p["nbits"].input[2]]) for p in parts]
+        mn = [numpy_helper.to_array(inits[p["corr"].input[1]]) for p in parts]
+        ns = [p["attrs"]["N"] for p in parts]
+        K = parts[0]["attrs"]["K"]
+        base = parts[0]["nbits"].input[1][: -len(".q4")] + ".fused"
+        new_inits += [
+            numpy_helper.from_array(np.concatenate(q4, 0), base + ".q4"),
+            numpy_helper.from_array(np.concatenate(sc, 0), base + ".scale"),
+            numpy_helper.from_array(np.ascontiguousarray(np.concatenate(mn, 1)), base + ".min8"),
+            numpy_helper.from_array(np.array(ns, np.int64), base + ".split"),
+        ]
+        extra = {"accuracy_level": 4} if int8_activations else {}
+        new_nodes += [
+            helper.make_node("MatMulNBits", [a, base + ".q4", base + ".scale"], [base + "_nbits"],
+                             domain="com.microsoft", K=K, N=sum(ns), bits=4, block_size=32,
+                             name=base + "/MatMulNBits", **extra),
+            helper.make_node("MatMul", [parts[0]["corr"].input[0], base + ".min8"], [base + "_min"]),
+            helper.make_node("Add", [base + "_nbits", base + "_min"], [base + "_out"]),
+            helper.make_node("Split", [base + "_out", base + ".split"], [p["add"].output[0] for p in parts], axis=-1),
+        ]
+        for p in parts:
+            drop_nodes.update({p["nbits"].output[0], p["add"].output[0], p["corr"].output[0]})
+            drop_inits.update({p["nbits"].input[1], p["nbits"].input[2], p["corr"].input[1]})
+    nodes = [n for n in g.node if n.output[0] not in drop_nodes] + new_nodes
+    keep = [i for i in g.initializer if i.name not in drop_inits]
+    g.ClearField("initializer")
+    g.initializer.extend(keep + new_inits)
+    g.ClearField("node")
+    g.node.extend(toposort(nodes, {i.name for i in g.input} | {i.name for i in g.initializer}))
+    return model
+
+
+def toposort(nodes, available):
+    """Nodes in an order where every input is produced before it is read."""
+    available = set(available) | {""}
+    out, pending = [], list(nodes)
+    while pending:
+        rest = []
+        for n in pending:
+            if all(i in available for i in n.input):
+                out.append(n)
+                available.update(n.output)
+            else:
+                rest.append(n)
+        if len(rest) == len(pending):
+            sys.exit(f"derive_local_model: graph has a cycle or a missing input near {rest[0].name}")
+        pending = rest
+    return out
+
+
 def check(src, dst, threads):
     """Same greedy tokens and logits within float rounding, on a short left-padded batch."""
     import onnxruntime as ort
@@ -181,6 +263,9 @@ def main():
     ap.add_argument("--out", default="model_q4_1_q8head.onnx")
     ap.add_argument("--dest", required=True, help="the derived model folder (in the cache)")
     ap.add_argument("--rerank", type=int, default=16, help="logits recomputed exactly per position")
+    ap.add_argument("--int8-activations", action="store_true",
+                    help="quantise the projections' inputs to int8 per block of 32, as llama.cpp does: "
+                         "faster, no longer exact against the fp32 reference")
     ap.add_argument("--check", action="store_true", help="compare logits with the source")
     args = ap.parse_args()
     src = find(args.model, args.source)
@@ -193,6 +278,7 @@ def main():
     dst = os.path.join(args.dest, "onnx", args.out)
     tmp = dst + ".tmp"
     model = rewrite(onnx.load(src), args.rerank)
+    model = fuse_shared_inputs(model, args.int8_activations)
     onnx.save(model, tmp)
     onnx.checker.check_model(tmp)
     os.replace(tmp, dst)

@@ -117,6 +117,16 @@ latency = dashboard("sluice-latency", "Sluice · Latency & health", [
     ], "s", x=0, y=44),
     panel(14, "Local model: admissions refused", [(f"sum by (provider, reason) (rate(sluice_local_rejected_total[{R}])) or vector(0)", "{{provider}} {{reason}}")], "reqps", x=12, y=44,
           desc="Queue full or larger than the KV budget; the policy's overflow rule then reroutes or refuses."),
+    panel(15, "Local model: time to first token", [
+        (f"histogram_quantile(0.5, sum by (le, provider, prefix) (rate(sluice_local_time_to_first_token_seconds_bucket[{R}])))", "p50 {{provider}} prefix {{prefix}}"),
+        (f"histogram_quantile(0.95, sum by (le, provider, prefix) (rate(sluice_local_time_to_first_token_seconds_bucket[{R}])))", "p95 {{provider}} prefix {{prefix}}"),
+    ], "s", x=0, y=52,
+          desc="Submission to first token (queueing + prefill), split by whether the prompt's start came from the prefix cache."),
+    panel(16, "Local model: per-stream decode speed and prefix reuse", [
+        (f"sum by (provider) (rate(sluice_local_step_duration_seconds_count[{R}])) / sum by (provider) (rate(sluice_local_step_duration_seconds_sum[{R}]))", "tokens/s per stream {{provider}}"),
+        (f"sum by (provider) (rate(sluice_local_prefix_reused_tokens_total[{R}])) / sum by (provider) (rate(sluice_local_prompt_tokens_total[{R}]))", "prompt share reused {{provider}}"),
+    ], "short", x=12, y=52,
+          desc="Each decode step gives every running sequence one token: steps per second of step time is one stream's speed. Reused share: prompt tokens whose KV came from the prefix cache."),
 ], "Latency percentiles and time to first token per route, error rates, upstream health, queues, the local model.")
 
 out = pathlib.Path(__file__).parent / "dashboards"

@@ -99,6 +99,23 @@ pub async fn pull(
             report.push(format!("{}: present at {}", w.field, w.dir.display()));
             continue;
         }
+        if w.dir.is_dir() && w.hub_id.is_none() {
+            // The folder is here but not the file: a file derived on this machine.
+            let line = format!(
+                "{}: {} has no {}; if it is derived from the folder (as the default local \
+                 model's is), run scripts/setup.sh (scripts/derive_local_model.py)",
+                w.field,
+                w.dir.display(),
+                w.variant
+            );
+            if w.optional {
+                report.push(format!(
+                    "{line}; the gateway serves its fallback until then"
+                ));
+                continue;
+            }
+            anyhow::bail!("{line}");
+        }
         let name = w.dir.file_name().map(|n| n.to_owned()).unwrap_or_default();
         if let Some(m) = mirror.map(|m| m.join(&name)).filter(|m| m.is_dir()) {
             if let Some(parent) = w.dir.parent() {
@@ -111,6 +128,13 @@ pub async fn pull(
                 w.dir.display(),
                 m.display()
             ));
+            if !complete(&w.dir, &w.variant) {
+                report.push(format!(
+                    "{}: {} is not in the mirror's folder: it is derived from it on this \
+                     machine (scripts/setup.sh runs scripts/derive_local_model.py)",
+                    w.field, w.variant
+                ));
+            }
             continue;
         }
         let fetched = match &w.hub_id {

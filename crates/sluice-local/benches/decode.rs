@@ -22,6 +22,9 @@ struct Args {
     max_tokens: usize,
     threads: usize,
     repeats: usize,
+    /// llama.cpp side by side: the bench venv's Python (with llama-cpp-python) and the GGUF.
+    llama_python: Option<PathBuf>,
+    gguf: Option<PathBuf>,
 }
 
 fn args() -> Args {
@@ -31,6 +34,8 @@ fn args() -> Args {
         max_tokens: 128,
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         repeats: 5,
+        llama_python: None,
+        gguf: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -41,6 +46,8 @@ fn args() -> Args {
             "--max-tokens" => a.max_tokens = v().parse().unwrap(),
             "--threads" => a.threads = v().parse().unwrap(),
             "--repeats" => a.repeats = v().parse().unwrap(),
+            "--llama-python" => a.llama_python = Some(PathBuf::from(v())),
+            "--gguf" => a.gguf = Some(PathBuf::from(v())),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -115,7 +122,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn python_baseline(a: &Args, prompt: &[u32], max_tokens: usize) -> serde_json::Value {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = root();
     let ids: Vec<String> = prompt.iter().map(u32::to_string).collect();
     let out = std::process::Command::new(sluice_testkit::env::venv_python())
         .arg(root.join("scripts/bench_local_baseline.py"))
@@ -136,7 +143,58 @@ fn python_baseline(a: &Args, prompt: &[u32], max_tokens: usize) -> serde_json::V
     serde_json::from_slice(&out.stdout).expect("baseline JSON")
 }
 
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// llama.cpp on the GGUF, single stream and 1/4/16 concurrent (`scripts/bench_llamacpp.py`).
+fn llama_cpp(a: &Args, prompt: &[u32], max_tokens: usize) -> Option<serde_json::Value> {
+    let (py, gguf) = (a.llama_python.as_ref()?, a.gguf.as_ref()?);
+    let ids: Vec<String> = prompt.iter().map(u32::to_string).collect();
+    let out = std::process::Command::new(py)
+        .arg(root().join("scripts/bench_llamacpp.py"))
+        .arg("--gguf")
+        .arg(gguf)
+        .args(["--prompt-ids", &ids.join(",")])
+        .args(["--max-tokens", &max_tokens.to_string()])
+        .args(["--threads", &a.threads.to_string()])
+        .args(["--repeats", &a.repeats.to_string()])
+        .output()
+        .expect("run the llama.cpp bench");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).expect("llama.cpp bench JSON"))
+}
+
+/// Memory bandwidth and weights read per token (`scripts/bench_bytes.py`).
+fn bytes_report(a: &Args) -> serde_json::Value {
+    let file = sluice_local::model::model_file(&a.model, &a.variant).unwrap();
+    let mut cmd = std::process::Command::new(sluice_testkit::env::venv_python());
+    cmd.arg(root().join("scripts/bench_bytes.py"))
+        .arg("--onnx")
+        .arg(&file);
+    if let Some(g) = &a.gguf {
+        cmd.arg("--gguf").arg(g);
+    }
+    let out = cmd.output().expect("run bench_bytes.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["onnx_file"] = serde_json::json!(file.display().to_string());
+    v
+}
+
 fn engine(a: &Args, max_batch: usize) -> Engine {
+    engine_with_prefix_cache(a, max_batch, 0)
+}
+
+fn engine_with_prefix_cache(a: &Args, max_batch: usize, prefix_cache_bytes: usize) -> Engine {
     Engine::start(
         &a.model,
         EngineOptions {
@@ -145,7 +203,7 @@ fn engine(a: &Args, max_batch: usize) -> Engine {
             queue_depth: 64,
             kv_budget_tokens: usize::MAX,
             intra_threads: a.threads,
-            prefix_cache_bytes: 0,
+            prefix_cache_bytes,
             observer: None,
         },
     )
@@ -184,7 +242,9 @@ fn main() {
     let mut py_tps = Vec::new();
     let mut rs_ttft = Vec::new();
     let mut rs_tps = Vec::new();
+    let mut llama = Vec::new();
     for _ in 0..2 {
+        llama.extend(llama_cpp(&a, &prompt, n));
         let py = python_baseline(&a, &prompt, n);
         py_ttft.push(py["ttft_ms"].as_f64().unwrap());
         py_tps.push(py["decode_tps"].as_f64().unwrap());
@@ -236,14 +296,32 @@ fn main() {
         "| (Generator alone, no scheduler thread: {gen_tps:.1} tokens/s, {:.3} of bare) | | |",
         gen_tps / py_tps
     );
+    let level = |c: &str, k: &str| -> Option<f64> {
+        let v: Vec<f64> = llama
+            .iter()
+            .filter_map(|l| l["levels"][c][k].as_f64())
+            .collect();
+        (!v.is_empty()).then(|| median(v))
+    };
+    if let (Some(lt), Some(ld)) = (level("1", "ttft_ms"), level("1", "decode_tps")) {
+        println!(
+            "| llama.cpp ({}), same GGUF weights | {lt:.2} | {ld:.1} |",
+            llama[0]["llama_cpp_version"]
+        );
+        println!(
+            "| ratio engine / llama.cpp | {:.2} | {:.3} |",
+            rs_ttft / lt,
+            rs_tps / ld
+        );
+    }
     drop(single);
 
     // Concurrency: one engine with a batch of up to 16.
     let batched = engine(&a, 16);
     wave(&batched, &prompt, n, 4); // warm-up
     println!();
-    println!("| concurrent requests | median TTFT (ms) | per-stream decode tokens/s | aggregate tokens/s | aggregate / single |");
-    println!("|---|---|---|---|---|");
+    println!("| concurrent requests | median TTFT (ms) | per-stream decode tokens/s | aggregate tokens/s | aggregate / single | llama.cpp aggregate tokens/s | engine / llama.cpp |");
+    println!("|---|---|---|---|---|---|---|");
     let mut single_agg = 0.0;
     for c in [1usize, 4, 16] {
         let mut ttft = Vec::new();
@@ -260,11 +338,115 @@ fn main() {
         if c == 1 {
             single_agg = agg;
         }
+        let l = level(&c.to_string(), "aggregate_tps");
         println!(
-            "| {c} | {:.2} | {:.1} | {agg:.1} | {:.2}x |",
+            "| {c} | {:.2} | {:.1} | {agg:.1} | {:.2}x | {} | {} |",
             median(ttft),
             median(per),
-            agg / single_agg
+            agg / single_agg,
+            l.map_or("-".into(), |l| format!("{l:.1}")),
+            l.map_or("-".into(), |l| format!("{:.2}", agg / l)),
         );
     }
+
+    drop(batched);
+
+    // Shared prefix: time to first token for a request whose ~500-token system prompt was
+    // prefilled before (another question), against the same request cold.
+    let system = shop_system_prompt();
+    let ask = |e: &Engine, q: &str| -> Vec<u32> {
+        let m = vec![
+            serde_json::json!({"role": "system", "content": system}),
+            serde_json::json!({"role": "user", "content": q}),
+        ];
+        let r = e.template.render(&m, true, None).unwrap();
+        e.tokenizer
+            .encode(r.as_str(), false)
+            .unwrap()
+            .get_ids()
+            .to_vec()
+    };
+    let cold = engine(&a, 1);
+    let warm = engine_with_prefix_cache(&a, 1, 256 << 20);
+    let questions: Vec<String> = (0..a.repeats * 2 + 1)
+        .map(|i| {
+            format!(
+                "Question {i}: do you sell {} screws?",
+                ["brass", "steel", "wood", "deck"][i % 4]
+            )
+        })
+        .collect();
+    let first = ask(&cold, &questions[0]);
+    wave(&warm, &first, 1, 1); // the system prompt is seen once
+    let (mut cold_ms, mut warm_ms) = (Vec::new(), Vec::new());
+    for q in &questions[1..] {
+        let p = ask(&cold, q);
+        cold_ms.push(wave(&cold, &p, 1, 1).0[0].ttft.as_secs_f64() * 1000.0);
+        warm_ms.push(wave(&warm, &p, 1, 1).0[0].ttft.as_secs_f64() * 1000.0);
+    }
+    let reused = warm
+        .stats
+        .prefix_tokens_reused
+        .load(std::sync::atomic::Ordering::Relaxed)
+        / warm
+            .stats
+            .prefix_hits
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .max(1);
+    let (c, w) = (median(cold_ms), median(warm_ms));
+    println!();
+    println!(
+        "| shared system prompt ({} prompt tokens, {reused} reused) | TTFT (ms) |",
+        first.len()
+    );
+    println!("|---|---|");
+    println!("| cold prefill | {c:.1} |");
+    println!("| system prompt seen before (prefix cache) | {w:.1} |");
+    println!("| ratio warm / cold | {:.3} |", w / c);
+    drop((cold, warm));
+
+    let b = bytes_report(&a);
+    let bw = b["bandwidth_bytes_per_s"].as_f64().unwrap();
+    println!();
+    println!(
+        "memory bandwidth (numpy copy, read + write): {:.1} GB/s",
+        bw / 1e9
+    );
+    println!("| weights | file MB | read per token MB | bandwidth-bound tokens/s |");
+    println!("|---|---|---|---|");
+    let rows: Vec<(String, &serde_json::Value)> = b["onnx"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v))
+        .chain(b.get("gguf").map(|g| ("GGUF (llama.cpp)".to_string(), g)))
+        .collect();
+    for (name, v) in rows {
+        let read = v["read_per_token"].as_f64().unwrap();
+        println!(
+            "| {name} | {:.1} | {:.1} | {:.0} |",
+            v["file_bytes"].as_f64().unwrap() / 1e6,
+            read / 1e6,
+            bw / read
+        );
+    }
+}
+
+/// About 500 tokens of instructions, as an application's system prompt.
+fn shop_system_prompt() -> String {
+    let rules = [
+        "Answer in plain English and keep every answer short.",
+        "If a question is ambiguous, say which reading you answer.",
+        "Never invent facts about products, prices or stock.",
+        "Prefer numbered steps when you explain how to do something.",
+        "Quote units with every number you give, metric first.",
+        "Suggest a safer tool when the customer's plan sounds risky.",
+    ];
+    let mut s = String::from("You are the help desk assistant of a small hardware shop. ");
+    for i in 0..5 {
+        for (j, r) in rules.iter().enumerate() {
+            s.push_str(&format!("Rule {}: {r} ", i * rules.len() + j + 1));
+        }
+    }
+    s
 }

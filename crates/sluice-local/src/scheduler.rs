@@ -11,6 +11,10 @@
 //! Memory is bounded: every admitted sequence reserves `prompt + max_tokens` tokens of a
 //! fixed KV budget; a request larger than the whole budget is refused at submission, and
 //! others wait in the queue until enough is free.
+//!
+//! A newcomer's prefill first asks the [`PrefixCache`] for the KV of the longest run of
+//! leading tokens it shares with a prompt prefilled recently, and runs only the rest; its own
+//! prompt's KV then goes into the cache (bounded in bytes, apart from the KV budget).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
