@@ -265,7 +265,8 @@ def main():
     ap.add_argument("--rerank", type=int, default=16, help="logits recomputed exactly per position")
     ap.add_argument("--int8-activations", action="store_true",
                     help="quantise the projections' inputs to int8 per block of 32, as llama.cpp does: "
-                         "faster, no longer exact against the fp32 reference")
+                         "faster, but not exact against the fp32 reference, and (ONNX Runtime "
+                         "1.31) a row's result changes with the batch it is in")
     ap.add_argument("--check", action="store_true", help="compare logits with the source")
     args = ap.parse_args()
     src = find(args.model, args.source)

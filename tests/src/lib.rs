@@ -11,3 +11,4 @@ pub mod env;
 pub mod gateway;
 pub mod hub;
 pub mod mock;
+pub mod prompts;

@@ -47,6 +47,28 @@ pub async fn start(yaml: &str) -> Gateway {
         .await
 }
 
+/// A chat completion request to the gateway, whatever its answer.
+pub async fn post_chat(gw: &Gateway, body: &Value) -> reqwest::Response {
+    client()
+        .post(gw.url("/v1/chat/completions"))
+        .json(body)
+        .send()
+        .await
+        .expect("gateway reachable")
+}
+
+/// A GET answered with JSON (`/v1/models`, say).
+pub async fn get_json(gw: &Gateway, path: &str) -> Value {
+    client()
+        .get(gw.url(path))
+        .send()
+        .await
+        .expect("gateway reachable")
+        .json()
+        .await
+        .expect("a JSON body")
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))

@@ -75,15 +75,6 @@ fn body(model: &str, max_tokens: u64, extra: Value) -> Value {
     b
 }
 
-async fn post(gw: &Gateway, b: &Value) -> reqwest::Response {
-    client()
-        .post(gw.url("/v1/chat/completions"))
-        .json(b)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// Content and usage out of an SSE body, checking every chunk's shape on the way.
 fn stream_content(body: &[u8]) -> (String, Option<Value>, String) {
     let data = sse_data(body);
@@ -122,7 +113,7 @@ async fn local_answers_like_openai_streamed_and_not() {
     let mock = MockUpstream::start().await;
     let gw = gateway(&mock, "", "strong").await;
 
-    let resp = post(&gw, &body("tiny", 12, json!({}))).await;
+    let resp = post_chat(&gw, &body("tiny", 12, json!({}))).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["x-sluice-route"], "tiny");
     assert_eq!(resp.headers()["content-type"], "application/json");
@@ -141,7 +132,7 @@ async fn local_answers_like_openai_streamed_and_not() {
     assert!(!text.is_empty());
 
     // Streamed, with usage asked for: the same greedy text, the same usage.
-    let resp = post(
+    let resp = post_chat(
         &gw,
         &body(
             "tiny",
@@ -160,7 +151,7 @@ async fn local_answers_like_openai_streamed_and_not() {
     assert_eq!(usage.unwrap(), full["usage"]);
 
     // Without include_usage no chunk carries a usage field, as with OpenAI.
-    let resp = post(&gw, &body("tiny", 4, json!({"stream": true}))).await;
+    let resp = post_chat(&gw, &body("tiny", 4, json!({"stream": true}))).await;
     let raw = concat(&read_stream(resp).await.0);
     for d in sse_data(&raw).iter().filter(|d| *d != "[DONE]") {
         let v: Value = serde_json::from_str(d).unwrap();
@@ -169,19 +160,19 @@ async fn local_answers_like_openai_streamed_and_not() {
 
     // A seed makes sampling repeatable; stop sequences cut where they match.
     let sampled = json!({"temperature": 1.0, "top_p": 0.9, "seed": 11});
-    let a: Value = post(&gw, &body("tiny", 10, sampled.clone()))
+    let a: Value = post_chat(&gw, &body("tiny", 10, sampled.clone()))
         .await
         .json()
         .await
         .unwrap();
-    let b: Value = post(&gw, &body("tiny", 10, sampled))
+    let b: Value = post_chat(&gw, &body("tiny", 10, sampled))
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(a["choices"], b["choices"]);
     let word: String = text.split_whitespace().nth(2).unwrap().to_owned();
-    let stopped: Value = post(&gw, &body("tiny", 12, json!({"stop": [word.clone()]})))
+    let stopped: Value = post_chat(&gw, &body("tiny", 12, json!({"stop": [word.clone()]})))
         .await
         .json()
         .await
@@ -221,19 +212,19 @@ async fn local_refuses_what_it_cannot_do_and_rules_route_it_away() {
 
     let tools =
         json!({"tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]});
-    let e = error_of(post(&gw, &body("tiny", 4, tools.clone())).await, 400).await;
+    let e = error_of(post_chat(&gw, &body("tiny", 4, tools.clone())).await, 400).await;
     assert_eq!(e["param"], "tools");
     assert_eq!(e["code"], "unsupported_parameter");
 
     let image = json!({"model": "tiny", "messages": [{"role": "user", "content": [
         {"type": "text", "text": "what is this?"},
         {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]}]});
-    let e = error_of(post(&gw, &image).await, 400).await;
+    let e = error_of(post_chat(&gw, &image).await, 400).await;
     assert_eq!(e["param"], "messages[0].content[1].type");
 
     let long = "word ".repeat(9000);
     let e = error_of(
-        post(
+        post_chat(
             &gw,
             &json!({"model": "tiny", "messages": [{"role": "user", "content": long}]}),
         )
@@ -244,19 +235,19 @@ async fn local_refuses_what_it_cannot_do_and_rules_route_it_away() {
     assert_eq!(e["code"], "context_length_exceeded");
     assert!(e["message"].as_str().unwrap().contains("8192"), "{e}");
 
-    let e = error_of(post(&gw, &body("tiny", 4, json!({"n": 2}))).await, 400).await;
+    let e = error_of(post_chat(&gw, &body("tiny", 4, json!({"n": 2}))).await, 400).await;
     assert_eq!(e["param"], "n");
     let e = error_of(
-        post(&gw, &body("tiny", 4, json!({"temperature": 3}))).await,
+        post_chat(&gw, &body("tiny", 4, json!({"temperature": 3}))).await,
         400,
     )
     .await;
     assert_eq!(e["param"], "temperature");
-    let e = error_of(post(&gw, &body("tiny", 0, json!({}))).await, 400).await;
+    let e = error_of(post_chat(&gw, &body("tiny", 0, json!({}))).await, 400).await;
     assert_eq!(e["param"], "max_tokens");
 
     // Through a policy, the rules send what the local model lacks to the strong model.
-    let resp = post(&gw, &body("tools-ok", 4, tools)).await;
+    let resp = post_chat(&gw, &body("tools-ok", 4, tools)).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["x-sluice-route"], "big");
     assert!(resp.headers()["x-sluice-reason"]
@@ -264,7 +255,7 @@ async fn local_refuses_what_it_cannot_do_and_rules_route_it_away() {
         .unwrap()
         .contains("tools"));
     let long_req = json!({"model": "tools-ok", "messages": [{"role": "user", "content": "word ".repeat(9000)}]});
-    let resp = post(&gw, &long_req).await;
+    let resp = post_chat(&gw, &long_req).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["x-sluice-route"], "big");
     assert_eq!(mock.requests().len(), 2);
@@ -272,7 +263,7 @@ async fn local_refuses_what_it_cannot_do_and_rules_route_it_away() {
 
 /// Starts a long stream and waits for its first content chunk, so the single slot is busy.
 async fn occupy(gw: &Gateway) -> reqwest::Response {
-    let mut resp = post(
+    let mut resp = post_chat(
         gw,
         &body(
             "tiny",
@@ -321,7 +312,7 @@ async fn full_queue_applies_the_overflow_rule() {
             waited += 1;
             assert!(waited < 250, "the second request never queued");
         }
-        let resp = post(&gw, &body("auto", 3, json!({}))).await;
+        let resp = post_chat(&gw, &body("auto", 3, json!({}))).await;
         if overflow == "reject" {
             assert_eq!(resp.headers()["retry-after"], "1");
             let e = error_of(resp, 503).await;
@@ -372,10 +363,10 @@ async fn full_queue_applies_the_overflow_rule() {
 async fn kv_budget_bounds_requests() {
     let mock = MockUpstream::start().await;
     let gw = gateway(&mock, "kv_budget_tokens: 200", "reject").await;
-    let e = error_of(post(&gw, &body("auto", 500, json!({}))).await, 400).await;
+    let e = error_of(post_chat(&gw, &body("auto", 500, json!({}))).await, 400).await;
     assert_eq!(e["code"], "context_length_exceeded");
     assert!(e["message"].as_str().unwrap().contains("budget"), "{e}");
-    let ok = post(&gw, &body("auto", 20, json!({}))).await;
+    let ok = post_chat(&gw, &body("auto", 20, json!({}))).await;
     assert_eq!(ok.status(), 200);
 }
 

@@ -65,26 +65,10 @@ fn ask(question: &str, max_tokens: u64, extra: Value) -> Value {
     b
 }
 
-async fn post(gw: &Gateway, b: &Value) -> reqwest::Response {
-    client()
-        .post(gw.url("/v1/chat/completions"))
-        .json(b)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn the_default_config_serves_real_answers_streamed_and_not() {
     let gw = default_gateway().await;
-    let models: Value = client()
-        .get(gw.url("/v1/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models = get_json(&gw, "/v1/models").await;
     let local = models["data"]
         .as_array()
         .unwrap()
@@ -103,7 +87,7 @@ async fn the_default_config_serves_real_answers_streamed_and_not() {
     for (question, ids, prompt_tokens) in references() {
         let reply = decode(&ids);
         let finish = if ids.len() < 32 { "stop" } else { "length" };
-        let resp = post(&gw, &ask(&question, 32, json!({}))).await;
+        let resp = post_chat(&gw, &ask(&question, 32, json!({}))).await;
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.headers()["x-sluice-route"], "smollm2-135m");
         let v: Value = resp.json().await.unwrap();
@@ -112,7 +96,7 @@ async fn the_default_config_serves_real_answers_streamed_and_not() {
         assert_eq!(v["usage"]["prompt_tokens"], prompt_tokens);
         assert_eq!(v["usage"]["completion_tokens"], ids.len());
 
-        let resp = post(
+        let resp = post_chat(
             &gw,
             &ask(
                 &question,
@@ -152,7 +136,7 @@ async fn the_default_config_serves_real_answers_streamed_and_not() {
     );
 
     // Stop sequences and max_tokens cut the real text where they should.
-    let v: Value = post(
+    let v: Value = post_chat(
         &gw,
         &ask(
             "What is the capital of France?",
@@ -169,7 +153,7 @@ async fn the_default_config_serves_real_answers_streamed_and_not() {
         "The capital of France is"
     );
     assert_eq!(v["choices"][0]["finish_reason"], "stop");
-    let v: Value = post(&gw, &ask("What is the capital of France?", 3, json!({})))
+    let v: Value = post_chat(&gw, &ask("What is the capital of France?", 3, json!({})))
         .await
         .json()
         .await

@@ -353,7 +353,7 @@ fn main() {
 
     // Shared prefix: time to first token for a request whose ~500-token system prompt was
     // prefilled before (another question), against the same request cold.
-    let system = shop_system_prompt();
+    let system = sluice_testkit::prompts::shop_system_prompt(5);
     let ask = |e: &Engine, q: &str| -> Vec<u32> {
         let m = vec![
             serde_json::json!({"role": "system", "content": system}),
@@ -430,23 +430,4 @@ fn main() {
             bw / read
         );
     }
-}
-
-/// About 500 tokens of instructions, as an application's system prompt.
-fn shop_system_prompt() -> String {
-    let rules = [
-        "Answer in plain English and keep every answer short.",
-        "If a question is ambiguous, say which reading you answer.",
-        "Never invent facts about products, prices or stock.",
-        "Prefer numbered steps when you explain how to do something.",
-        "Quote units with every number you give, metric first.",
-        "Suggest a safer tool when the customer's plan sounds risky.",
-    ];
-    let mut s = String::from("You are the help desk assistant of a small hardware shop. ");
-    for i in 0..5 {
-        for (j, r) in rules.iter().enumerate() {
-            s.push_str(&format!("Rule {}: {r} ", i * rules.len() + j + 1));
-        }
-    }
-    s
 }

@@ -190,20 +190,7 @@ async fn batched_requests_get_what_each_gets_alone() {
 
 /// A system prompt a few hundred tokens long, shared by every request of an application.
 fn long_system_prompt() -> String {
-    let rules = [
-        "Answer in plain English and keep every answer short.",
-        "If a question is ambiguous, say which reading you answer.",
-        "Never invent facts about people, places or dates.",
-        "Prefer numbered steps when you explain how to do something.",
-        "Quote units with every number you give.",
-    ];
-    let mut s = String::from("You are the help desk assistant of a small hardware shop. ");
-    for i in 0..6 {
-        for r in rules {
-            s.push_str(&format!("Rule {}: {r} ", i * rules.len() + 1));
-        }
-    }
-    s
+    sluice_testkit::prompts::shop_system_prompt(4)
 }
 
 fn chat_ids(g: &Engine, system: &str, user: &str) -> Vec<u32> {
