@@ -243,6 +243,20 @@ impl PolicyConfig {
     pub fn chain(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.target.as_str()).chain(self.fallbacks.iter().map(String::as_str))
     }
+
+    /// Every model this policy sends requests to by its own decision: target, strong,
+    /// fallbacks, semantic routes and pattern rules. Not the `header_override` list, which
+    /// a client picks from.
+    pub fn own_targets(&self) -> impl Iterator<Item = &str> {
+        let routes: &[SemanticRouteConfig] = match &self.strategy {
+            Strategy::Semantic { routes, .. } => routes,
+            _ => &[],
+        };
+        self.chain()
+            .chain(self.strong.as_deref())
+            .chain(routes.iter().map(|r| r.target.as_str()))
+            .chain(self.rules.patterns.iter().map(|(_, t)| t.as_str()))
+    }
 }
 
 const SECTIONS: &[&str] = &[

@@ -179,8 +179,24 @@ async fn route_only(
         let names: Vec<&str> = runtime.config.exposed_names().map(|(n, _)| n).collect();
         return ApiError::unknown_model(&req.model, &names).into_response();
     };
-    if let Some(c) = who.filter(|c| !c.may_use(&req.model)) {
-        return c.forbidden(&req.model).into_response();
+    // The same size checks and request rate as a chat request: a decision costs an
+    // embedding, and a key flooding the embedder would push everyone's traffic into the
+    // overflow rule.
+    if let Err(e) = crate::chat::check_sizes(&req, &runtime.config.server) {
+        return e.into_response();
+    }
+    if let Some(c) = &who {
+        if !c.may_use(&req.model) {
+            return c.forbidden(&req.model).into_response();
+        }
+        if let Err(e) = state.limiter.admit_rate(c).await {
+            state
+                .metrics
+                .tenant_requests
+                .with_label_values(&[c.key.tenant.as_str(), "rate_limited"])
+                .inc();
+            return e.into_response();
+        }
     }
     let Some(compiled) = runtime
         .policies

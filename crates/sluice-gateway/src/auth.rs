@@ -115,6 +115,36 @@ impl Caller {
         self.key.allow.is_empty() || self.key.allow.iter().any(|a| a == requested)
     }
 
+    /// Whether a request of this key may end up on model `model`, whatever chose it (policy,
+    /// header override, budget downgrade, overflow): a model its allow list names, or one an
+    /// allowed policy routes to by its own decision. A client's `x-sluice-target` header or
+    /// a budget rule never widens what a key may spend.
+    pub fn may_reach(&self, config: &sluice_config::Config, model: &str) -> bool {
+        self.key.allow.is_empty()
+            || self.key.allow.iter().any(|a| {
+                a == model
+                    || config
+                        .policies
+                        .get(a)
+                        .is_some_and(|p| p.own_targets().any(|t| t == model))
+            })
+    }
+
+    /// The final target `model`, chosen by `chosen_by`, is beyond this key's permissions.
+    pub fn forbidden_target(&self, model: &str, chosen_by: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorBody::invalid_request(
+                format!(
+                    "This API key may not use '{model}' (chosen by {chosen_by}). Allowed: {}.",
+                    self.key.allow.join(", ")
+                ),
+                Some("model"),
+                Some("model_not_allowed"),
+            ),
+        )
+    }
+
     pub fn forbidden(&self, requested: &str) -> ApiError {
         ApiError::new(
             StatusCode::FORBIDDEN,

@@ -110,11 +110,16 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
                 });
                 return acct.fail(e);
             }
+            // `downgrade_to` names a model (the config checks it as one), never a policy.
             Ok(adm) => match adm
                 .downgrade_to
-                .and_then(|m| policy::resolve(&runtime.config, &m))
+                .and_then(|m| policy::resolve_model(&runtime.config, &m))
             {
                 Some(mut down) => {
+                    if !c.may_reach(&runtime.config, down.label) {
+                        outcome("forbidden_model");
+                        return acct.fail(c.forbidden_target(down.label, "its budget's downgrade"));
+                    }
                     outcome("budget_downgraded");
                     down.reason = format!(
                         "budget of key {} reached: downgraded to {}",
@@ -154,6 +159,7 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
 
     // Decide: rules, then (when needed) the embedding and the policy's heads.
     let mut score = None;
+    let mut by_header = false;
     let (chain, mut reason) = match (route.policy, runtime.policies.get(route.label)) {
         (Some(pc), Some(compiled)) => {
             let embed_cfg = runtime.config.router.as_ref().map(|r| &r.embedder);
@@ -168,9 +174,10 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
                     target,
                     score: s,
                     reason,
-                    ..
+                    basis,
                 } => {
                     score = s;
+                    by_header = basis == sluice_router::policy::Basis::Header;
                     (routing::chain(&runtime.config, pc, &target), reason)
                 }
             }
@@ -178,8 +185,30 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
         _ => (route.chain.clone(), route.reason.clone()),
     };
 
-    // Dispatch along the chain.
+    // The key's permissions bound the final target, whatever chose it: a header override
+    // outside them is refused; fallbacks outside them are skipped.
     let mut chain = chain;
+    if let Some(c) = &caller {
+        if let Some(first) = chain
+            .first()
+            .filter(|m| !c.may_reach(&runtime.config, &m.name))
+        {
+            state
+                .metrics
+                .tenant_requests
+                .with_label_values(&[c.key.tenant.as_str(), "forbidden_model"])
+                .inc();
+            let by = if by_header {
+                "the x-sluice-target header"
+            } else {
+                "the policy"
+            };
+            return acct.fail(c.forbidden_target(&first.name, by));
+        }
+        chain.retain(|m| c.may_reach(&runtime.config, &m.name));
+    }
+
+    // Dispatch along the chain.
     let mut failures = Vec::new();
     let mut last_error: Option<UpstreamError> = None;
     let mut i = 0;
@@ -235,7 +264,11 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
                     .and_then(|p| p.strong.as_deref())
                     .and_then(|s| runtime.config.models.get(s))
                 {
-                    if !chain[i..].iter().any(|m| m.name == strong.name)
+                    let permitted = caller
+                        .as_ref()
+                        .is_none_or(|c| c.may_reach(&runtime.config, &strong.name));
+                    if permitted
+                        && !chain[i..].iter().any(|m| m.name == strong.name)
                         && strong.name != model.name
                     {
                         chain.insert(i, strong);
@@ -748,7 +781,7 @@ impl Accounting {
 }
 
 /// The server's limits on message count and size (the body size is checked while reading).
-fn check_sizes(
+pub(crate) fn check_sizes(
     chat: &ChatCompletionRequest,
     limits: &sluice_config::ServerConfig,
 ) -> Result<(), ApiError> {

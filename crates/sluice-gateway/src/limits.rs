@@ -282,6 +282,29 @@ impl Limiter {
 
     /// Rate limits, then the budget. `Err` is the 429 to send.
     pub async fn admit(&self, caller: &Caller, metrics: &Metrics) -> Result<Admission, ApiError> {
+        self.admit_rate(caller).await?;
+        let k = &caller.key;
+        let mut admission = Admission::default();
+        if let Some(b) = &k.budget {
+            let (key, _) = self.spend_key(&k.id, b.period, crate::unix_now());
+            let spent = self.store.get(&key).await as f64 / PICO_PER_USD;
+            metrics
+                .tenant_spend
+                .with_label_values(&[&k.tenant, &k.id])
+                .set(spent);
+            if spent >= b.usd {
+                match &b.downgrade_to {
+                    Some(m) => admission.downgrade_to = Some(m.clone()),
+                    None => return Err(budget_exceeded(b.usd, b.period)),
+                }
+            }
+        }
+        Ok(admission)
+    }
+
+    /// The key's request and token rates only: what a request that spends nothing upstream
+    /// (`POST /v1/route`) still counts against, so that no key can saturate the embedder.
+    pub async fn admit_rate(&self, caller: &Caller) -> Result<(), ApiError> {
         let k = &caller.key;
         let now = crate::unix_now();
         let reset = 60 - now % 60;
@@ -304,22 +327,7 @@ impl Limiter {
                 return Err(rate_limited("tokens", limit, reset));
             }
         }
-        let mut admission = Admission::default();
-        if let Some(b) = &k.budget {
-            let (key, _) = self.spend_key(&k.id, b.period, now);
-            let spent = self.store.get(&key).await as f64 / PICO_PER_USD;
-            metrics
-                .tenant_spend
-                .with_label_values(&[&k.tenant, &k.id])
-                .set(spent);
-            if spent >= b.usd {
-                match &b.downgrade_to {
-                    Some(m) => admission.downgrade_to = Some(m.clone()),
-                    None => return Err(budget_exceeded(b.usd, b.period)),
-                }
-            }
-        }
-        Ok(admission)
+        Ok(())
     }
 
     /// Adds a finished request's tokens and cost to the key's counters.

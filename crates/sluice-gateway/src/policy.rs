@@ -29,6 +29,11 @@ pub fn resolve<'a>(config: &'a Config, requested: &str) -> Option<Route<'a>> {
             reason: format!("policy {label}: static target {}", policy.target),
         });
     }
+    resolve_model(config, requested)
+}
+
+/// Resolves a model name only (a budget's `downgrade_to`, say), never a policy.
+pub fn resolve_model<'a>(config: &'a Config, requested: &str) -> Option<Route<'a>> {
     let (label, model) = config.models.get_key_value(requested)?;
     Some(Route {
         policy: None,

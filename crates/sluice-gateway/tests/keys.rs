@@ -537,3 +537,108 @@ fn keys_create_prints_a_key_and_only_its_hash_for_the_config() {
     .unwrap();
     assert_eq!(cfg.keys["search"].hash, hash_key(key));
 }
+
+/// A key allowed only the `auto` policy, a policy whose header override offers a model that
+/// is not one of its own targets, and a budget whose downgrade names another such model.
+fn permissions_yaml(mock: &MockUpstream) -> String {
+    format!(
+        r#"
+providers:
+  up: {{ base_url: {base}, max_retries: 0 }}
+models:
+  small: {{ provider: up, pricing: {{ input: 1000, output: 1000 }} }}
+  big: {{ provider: up }}
+  premium: {{ provider: up, upstream_model: premium-2025 }}
+policies:
+  auto:
+    target: small
+    strong: big
+    fallbacks: [big]
+    rules: {{ header_override: [big, premium] }}
+keys:
+{a}{b}"#,
+        base = mock.base_url(),
+        a = entry("a", KEY_A, "allow: [auto]"),
+        b = entry(
+            "b",
+            KEY_B,
+            "allow: [auto]\n    budget: { usd: 0.001, period: month, on_exceeded: downgrade, downgrade_to: premium }",
+        ),
+    )
+}
+
+#[tokio::test]
+async fn permissions_bound_the_final_target_whatever_chose_it() {
+    let mock = MockUpstream::start().await;
+    let gw = gateway(&permissions_yaml(&mock)).await;
+    let with_target = |target: &'static str| {
+        client()
+            .post(gw.url("/v1/chat/completions"))
+            .bearer_auth(KEY_A)
+            .header("x-sluice-target", target)
+            .json(&chat_body("auto", "hello there"))
+    };
+    // A target the policy reaches on its own may be asked for by header.
+    let r = with_target("big").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-sluice-route"], "big");
+    // One only the header offers is refused, and nothing reaches the upstream.
+    let before = mock.requests().len();
+    let e = error_of(with_target("premium").send().await.unwrap(), 403).await;
+    assert_eq!(e["code"], "model_not_allowed");
+    let msg = e["message"].as_str().unwrap();
+    assert!(
+        msg.contains("premium") && msg.contains("x-sluice-target"),
+        "{msg}"
+    );
+    assert_eq!(mock.requests().len(), before);
+    // Asked for by name, as before.
+    error_of(ask(&gw, Some(KEY_A), "premium").await, 403).await;
+
+    // A budget downgrade to a model the key may not use refuses instead of spending there.
+    assert_eq!(ask(&gw, Some(KEY_B), "auto").await.status(), 200);
+    let r = until_budget_bites(&gw, KEY_B).await;
+    let e = error_of(r, 403).await;
+    assert_eq!(e["code"], "model_not_allowed");
+    assert!(e["message"].as_str().unwrap().contains("downgrade"), "{e}");
+    assert!(!mock
+        .requests()
+        .iter()
+        .any(|r| r.body["model"] == "premium-2025"));
+}
+
+#[tokio::test]
+async fn route_decisions_count_against_the_key_request_rate() {
+    settle_minute(15).await;
+    let mock = MockUpstream::start().await;
+    let keys = entry("a", KEY_A, "rate_limit: { requests_per_minute: 3 }");
+    let gw = gateway(&yaml(&mock, &keys, "memory")).await;
+    let route = || {
+        client()
+            .post(gw.url("/v1/route"))
+            .bearer_auth(KEY_A)
+            .json(&chat_body("auto", "hello there"))
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(route().await.unwrap().status(), 200);
+    }
+    let r = route().await.unwrap();
+    assert!(r.headers().contains_key("retry-after"));
+    let e = error_of(r, 429).await;
+    assert_eq!(e["code"], "rate_limit_exceeded");
+    // The same counter as chat requests.
+    error_of(ask(&gw, Some(KEY_A), "auto").await, 429).await;
+    // And the size limits apply: more messages than server.max_messages (5) is a 400.
+    let many: Vec<Value> = (0..6)
+        .map(|i| json!({"role": "user", "content": format!("m{i}")}))
+        .collect();
+    let r = client()
+        .post(gw.url("/v1/route"))
+        .bearer_auth(KEY_A)
+        .json(&json!({"model": "auto", "messages": many}))
+        .send()
+        .await
+        .unwrap();
+    error_of(r, 400).await;
+}
