@@ -91,6 +91,7 @@ policies:
         path.write_text(cfg)
         p = Proc(
             [str(TARGET / "sluice"), "serve", "--config", str(path), "--listen", "127.0.0.1:0",
+             "--metrics-listen", "127.0.0.1:0",
              "--log-format", "json"],
             _gateway_ready,
             env={"MOCK_UPSTREAM_KEY": "sk-upstream"},

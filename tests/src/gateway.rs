@@ -12,6 +12,8 @@ use tokio::process::{Child, Command};
 pub struct Gateway {
     child: Child,
     pub addr: SocketAddr,
+    /// The `/metrics` listener's address, when it has one.
+    pub metrics_addr: Option<SocketAddr>,
     pub config_path: PathBuf,
     logs: Arc<Mutex<Vec<String>>>,
     _dir: tempfile::TempDir,
@@ -39,6 +41,14 @@ impl Gateway {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// `/metrics` on the metrics listener (never the public port).
+    pub fn metrics_url(&self) -> String {
+        let at = self
+            .metrics_addr
+            .expect("this gateway runs without a metrics listener");
+        format!("http://{at}/metrics")
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -131,6 +141,10 @@ impl GatewayBuilder {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        if !self.args.iter().any(|a| a == "--metrics-listen") {
+            // An ephemeral port: tests run many gateways at once.
+            cmd.arg("--metrics-listen").arg("127.0.0.1:0");
+        }
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -163,9 +177,16 @@ impl GatewayBuilder {
                 panic!("sluice did not start listening; its logs:\n{lines}");
             }
         };
+        // Logged before "listening", so it is in the logs by now.
+        let metrics_addr = logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find_map(|l| logged_addr(l, "metrics listening"));
         Gateway {
             child,
             addr,
+            metrics_addr,
             config_path,
             logs,
             _dir: dir,
@@ -174,8 +195,13 @@ impl GatewayBuilder {
 }
 
 fn listening_addr(line: &str) -> Option<SocketAddr> {
+    logged_addr(line, "listening")
+}
+
+/// The `addr` field of a JSON log line whose message is `message`.
+fn logged_addr(line: &str, message: &str) -> Option<SocketAddr> {
     let v: serde_json::Value = serde_json::from_str(line).ok()?;
-    if v.pointer("/fields/message")?.as_str()? != "listening" {
+    if v.pointer("/fields/message")?.as_str()? != message {
         return None;
     }
     v.pointer("/fields/addr")?.as_str()?.parse().ok()

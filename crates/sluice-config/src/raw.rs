@@ -42,6 +42,11 @@ pub struct RawServer {
     /// `max_stream_duration: 30m`
     #[serde(default = "defaults::max_stream_duration", with = "humantime_serde")]
     pub max_stream_duration: Duration,
+    /// Where `/metrics` is served: its own listener, loopback by default, because the
+    /// metrics name tenants and keys and show their budgets and spend; `off` serves none.
+    /// Read at start-up (`--metrics-listen` overrides it). `metrics_listen: 127.0.0.1:9464`
+    #[serde(default = "defaults::metrics_listen")]
+    pub metrics_listen: String,
 }
 
 impl Default for RawServer {
@@ -56,6 +61,7 @@ impl Default for RawServer {
             max_message_bytes: defaults::max_message_bytes(),
             max_header_bytes: defaults::max_header_bytes(),
             max_stream_duration: defaults::max_stream_duration(),
+            metrics_listen: defaults::metrics_listen(),
         }
     }
 }
@@ -500,6 +506,9 @@ pub(crate) mod defaults {
     }
     pub fn default_max_tokens() -> usize {
         512
+    }
+    pub fn metrics_listen() -> String {
+        "127.0.0.1:9464".into()
     }
     pub fn prefix_cache_mib() -> usize {
         256

@@ -102,6 +102,8 @@ pub struct ServerConfig {
     pub max_message_bytes: usize,
     pub max_header_bytes: usize,
     pub max_stream_duration: Duration,
+    /// `None`: no metrics listener (`metrics_listen: off`).
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// Everything needed to build a provider's HTTP client. Compared on reload so that an
@@ -453,6 +455,20 @@ impl Config {
             }
         }
 
+        let metrics_listen = match server.metrics_listen.trim() {
+            "off" => None,
+            addr => match addr.parse() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    errors.push(ConfigError::new(
+                        "server.metrics_listen",
+                        format!("expected an address such as 127.0.0.1:9464, or off; got '{addr}'"),
+                    ));
+                    None
+                }
+            },
+        };
+
         if errors.is_empty() {
             Ok(Config {
                 server: ServerConfig {
@@ -465,6 +481,7 @@ impl Config {
                     max_message_bytes: server.max_message_bytes,
                     max_header_bytes: server.max_header_bytes,
                     max_stream_duration: server.max_stream_duration,
+                    metrics_listen,
                 },
                 providers,
                 locals,

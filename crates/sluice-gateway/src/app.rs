@@ -28,7 +28,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/models", get(list_models))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .route("/admin/reload", post(admin_reload))
         .route("/admin/keys", get(admin_keys))
         .fallback(not_found)
@@ -246,6 +245,15 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         "providers_missing_api_key": missing,
     });
     (status, Json(body)).into_response()
+}
+
+/// The metrics listener's routes: `/metrics` only. The metrics name tenants and keys and
+/// show their budgets and spend, so they are kept off the public port.
+pub fn metrics_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .with_state(state)
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {

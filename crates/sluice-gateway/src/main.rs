@@ -36,6 +36,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, short, env = "SLUICE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Address of the `/metrics` listener (overrides `server.metrics_listen`; `off` for
+        /// none). Keep it off the public network: the metrics name tenants and keys.
+        #[arg(long, env = "SLUICE_METRICS_LISTEN", value_parser = parse_metrics_listen)]
+        metrics_listen: Option<MetricsListen>,
         /// Do not watch the config file; reload only on SIGHUP (for deployments that signal
         /// after updating the file themselves).
         #[arg(long)]
@@ -224,6 +228,7 @@ fn main() -> ExitCode {
         Command::Serve {
             config,
             listen,
+            metrics_listen,
             no_watch,
             log_format,
             log_level,
@@ -243,6 +248,7 @@ fn main() -> ExitCode {
             match runtime.block_on(sluice_gateway::server::serve(
                 sluice_gateway::server::ServeOptions {
                     listen,
+                    metrics_listen: metrics_listen.map(|m| m.0),
                     source,
                     watch: !no_watch,
                 },
@@ -507,4 +513,17 @@ fn generate(
         result.completion_tokens as f64 / secs.max(1e-9)
     );
     Ok(())
+}
+
+/// `--metrics-listen`: an address, or `off`.
+#[derive(Debug, Clone, Copy)]
+struct MetricsListen(Option<SocketAddr>);
+
+fn parse_metrics_listen(s: &str) -> Result<MetricsListen, String> {
+    if s == "off" {
+        return Ok(MetricsListen(None));
+    }
+    s.parse()
+        .map(|a| MetricsListen(Some(a)))
+        .map_err(|_| format!("expected an address such as 127.0.0.1:9464, or off; got '{s}'"))
 }

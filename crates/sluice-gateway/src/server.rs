@@ -13,6 +13,8 @@ use crate::state::{AppState, BuildContext, Runtime};
 
 pub struct ServeOptions {
     pub listen: SocketAddr,
+    /// Overrides `server.metrics_listen` (`Some(None)`: no metrics listener).
+    pub metrics_listen: Option<Option<SocketAddr>>,
     pub source: Source,
     /// Reload when the config file changes (SIGHUP always reloads).
     pub watch: bool,
@@ -44,6 +46,27 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let state = AppState::new(runtime, opts.source, ctx)?;
     crate::reload::spawn(state.clone(), opts.watch)?;
 
+    // The metrics listener first, so that its address is logged before "listening".
+    let metrics_addr = opts
+        .metrics_listen
+        .unwrap_or(state.runtime.load().config.server.metrics_listen);
+    if let Some(at) = metrics_addr {
+        let listener = TcpListener::bind(at).await.map_err(|e| {
+            anyhow::anyhow!("cannot listen on {at} for metrics (server.metrics_listen): {e}")
+        })?;
+        let addr = listener.local_addr()?;
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "metrics listener is not on loopback: tenant and key ids, budgets and spend are visible to whoever reaches it");
+        }
+        tracing::info!(%addr, "metrics listening");
+        // Served until the process exits, so the drain itself can be watched.
+        let app = crate::app::metrics_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "metrics listener stopped");
+            }
+        });
+    }
     let listener = TcpListener::bind(opts.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;

@@ -128,7 +128,7 @@ pub fn sse_data(body: &[u8]) -> Vec<String> {
 /// Polls `/metrics` until a line starting with `prefix` has `value`; returns the last text.
 pub async fn metric_value(gw: &Gateway, series: &str) -> Option<f64> {
     let text = client()
-        .get(gw.url("/metrics"))
+        .get(gw.metrics_url())
         .send()
         .await
         .ok()?

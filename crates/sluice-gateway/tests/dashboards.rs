@@ -144,7 +144,7 @@ async fn every_panel_and_rule_query_works_against_real_prometheus() {
         format!(
             "global: {{ scrape_interval: 1s, evaluation_interval: 1s }}\nrule_files: [{}]\nscrape_configs:\n  - job_name: sluice\n    static_configs: [{{ targets: ['{}'] }}]\n",
             deploy().join("prometheus/alerts.yml").display(),
-            gw.addr
+            gw.metrics_addr.unwrap()
         ),
     )
     .unwrap();

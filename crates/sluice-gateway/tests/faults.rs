@@ -213,7 +213,7 @@ async fn every_fault_ends_cleanly_and_is_metered_exactly_once() {
     let deadline = Instant::now() + Duration::from_secs(10);
     let text = loop {
         let text = http
-            .get(gw.url("/metrics"))
+            .get(gw.metrics_url())
             .send()
             .await
             .unwrap()

@@ -431,7 +431,8 @@ async fn non_loopback_needs_keys_or_an_explicit_opt_in() {
     )
     .unwrap();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["serve", "--listen", "0.0.0.0:0", "--config"])
+        .args(["serve", "--metrics-listen", "127.0.0.1:0"])
+        .args(["--listen", "0.0.0.0:0", "--config"])
         .arg(&path)
         .env("SLUICE_MODELS_DIR", models_dir())
         .stderr(Stdio::piped())

@@ -182,7 +182,7 @@ async fn models_health_ready_metrics() {
         .unwrap();
     assert_eq!(r["status"], "ready");
 
-    let m = c.get(gw.url("/metrics")).send().await.unwrap();
+    let m = c.get(gw.metrics_url()).send().await.unwrap();
     assert!(m.headers()["content-type"]
         .to_str()
         .unwrap()
@@ -195,6 +195,41 @@ async fn models_health_ready_metrics() {
     ] {
         assert!(text.contains(name), "{name} missing from /metrics");
     }
+    // Tenant data stays off the public port: /metrics there is an unknown path.
+    let public = c.get(gw.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404);
+    assert_ne!(gw.metrics_addr.map(|a| a.port()), Some(gw.addr.port()));
+}
+
+#[tokio::test]
+async fn metrics_listen_off_serves_no_metrics() {
+    let mock = MockUpstream::start().await;
+    let y = format!(
+        "server: {{ metrics_listen: 'off' }}
+providers: {{ a: {{ base_url: {} }} }}
+models: {{ m: {{ provider: a }} }}
+",
+        mock.base_url()
+    );
+    let gw = Gateway::builder(env!("CARGO_BIN_EXE_sluice"), &y)
+        .arg("--metrics-listen")
+        .arg("off")
+        .start()
+        .await;
+    assert!(gw.metrics_addr.is_none());
+    assert!(!gw.logs().iter().any(|l| l.contains("metrics listening")));
+    // A bad address in the config is a config error naming the field.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("c.yaml");
+    std::fs::write(&f, y.replace("'off'", "'not-an-address'")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("server.metrics_listen"), "{err}");
 }
 
 fn retarget(yaml: &str) -> String {
@@ -434,6 +469,7 @@ fn check_config_lists_every_error() {
 async fn default_config_serves_without_a_file() {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .args(["--metrics-listen", "127.0.0.1:0"])
         .env_remove("OPENAI_API_KEY")
         .env("SLUICE_MODELS_DIR", sluice_testkit::env::models_dir())
         // Far from the repository: the built-in head must serve.
