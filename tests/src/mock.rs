@@ -421,6 +421,10 @@ fn complete(shared: &Arc<Shared>, body: &Value, d: &Directive, cut: Option<Cut>)
             .header("content-type", "application/json")
             .header("x-request-id", format!("req_mock{n}"))
             .header("openai-processing-ms", "1")
+            // What OpenAI also sends about the calling account: never for the client.
+            .header("openai-organization", "org-gateway-account")
+            .header("x-ratelimit-remaining-requests", "4999")
+            .header("set-cookie", "__cf_bm=upstream-session; path=/")
             .body(Body::from(bytes))
             .unwrap_or_default();
     }

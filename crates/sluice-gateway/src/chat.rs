@@ -840,26 +840,31 @@ fn is_length_limit(e: &axum::Error) -> bool {
     false
 }
 
-/// Upstream response headers worth passing on: everything but hop-by-hop headers, cookies
-/// (they belong to the gateway's session with the upstream, not the client's) and the
-/// framing hyper recomputes. The upstream's request id is kept under another name so the
-/// client's `x-request-id` stays the gateway's.
+/// Upstream response headers passed on to the client, by allow-list: what describes the
+/// response itself. Everything else stays with the gateway: the upstream account's
+/// organisation and project ids and its rate-limit state (`x-ratelimit-*` describe the
+/// gateway's upstream key, not the client's; the gateway sends its own per-key ones),
+/// cookies, hop-by-hop and framing headers. The upstream's request id is kept under another
+/// name so the client's `x-request-id` stays the gateway's.
 fn relay_headers(upstream: &HeaderMap) -> HeaderMap {
-    let mut out = HeaderMap::with_capacity(upstream.len() + 2);
+    const RELAYED: &[&str] = &[
+        "content-type",
+        "cache-control",
+        "retry-after",
+        "retry-after-ms",
+        "openai-processing-ms",
+        "openai-version",
+        "anthropic-version",
+    ];
+    let mut out = HeaderMap::with_capacity(4);
     for (name, value) in upstream {
-        match name.as_str() {
-            "connection" | "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade"
-            | "proxy-authenticate" | "proxy-connection" | "content-length" | "set-cookie"
-            | "date" | "server" | "alt-svc" => {}
-            "x-request-id" => {
-                out.append(
-                    HeaderName::from_static("x-upstream-request-id"),
-                    value.clone(),
-                );
-            }
-            _ => {
-                out.append(name.clone(), value.clone());
-            }
+        if name.as_str() == "x-request-id" || name.as_str() == "request-id" {
+            out.append(
+                HeaderName::from_static("x-upstream-request-id"),
+                value.clone(),
+            );
+        } else if RELAYED.contains(&name.as_str()) {
+            out.append(name.clone(), value.clone());
         }
     }
     out

@@ -28,6 +28,14 @@ async fn non_streaming_round_trip_is_byte_faithful() {
     assert_eq!(h["x-request-id"], "req-abc-123");
     assert_eq!(h["x-upstream-request-id"], "req_mock0");
     assert_eq!(h["openai-processing-ms"], "1");
+    // Upstream headers are relayed by allow-list: nothing about the gateway's account.
+    for private in [
+        "openai-organization",
+        "x-ratelimit-remaining-requests",
+        "set-cookie",
+    ] {
+        assert!(!h.contains_key(private), "{private} relayed");
+    }
     let body = resp.bytes().await.unwrap();
     // The body is exactly what the upstream sent, model field included.
     assert_eq!(a.responses(), vec![body.clone()]);
