@@ -47,6 +47,14 @@ pub struct RawServer {
     /// Read at start-up (`--metrics-listen` overrides it). `metrics_listen: 127.0.0.1:9464`
     #[serde(default = "defaults::metrics_listen")]
     pub metrics_listen: String,
+    /// Requests in progress at once (streams count until they end); beyond it a request
+    /// waits up to `max_queue_wait`, then gets 503 `overloaded` with `retry-after`. Read at
+    /// start-up. `max_concurrency: 1024`
+    #[serde(default = "defaults::max_concurrency")]
+    pub max_concurrency: usize,
+    /// Longest a request waits for a slot before it is shed. `max_queue_wait: 1s`
+    #[serde(default = "defaults::max_queue_wait", with = "humantime_serde")]
+    pub max_queue_wait: Duration,
 }
 
 impl Default for RawServer {
@@ -62,6 +70,8 @@ impl Default for RawServer {
             max_header_bytes: defaults::max_header_bytes(),
             max_stream_duration: defaults::max_stream_duration(),
             metrics_listen: defaults::metrics_listen(),
+            max_concurrency: defaults::max_concurrency(),
+            max_queue_wait: defaults::max_queue_wait(),
         }
     }
 }
@@ -506,6 +516,12 @@ pub(crate) mod defaults {
     }
     pub fn default_max_tokens() -> usize {
         512
+    }
+    pub fn max_concurrency() -> usize {
+        1024
+    }
+    pub fn max_queue_wait() -> Duration {
+        Duration::from_secs(1)
     }
     pub fn metrics_listen() -> String {
         "127.0.0.1:9464".into()

@@ -104,6 +104,8 @@ pub struct ServerConfig {
     pub max_stream_duration: Duration,
     /// `None`: no metrics listener (`metrics_listen: off`).
     pub metrics_listen: Option<std::net::SocketAddr>,
+    pub max_concurrency: usize,
+    pub max_queue_wait: Duration,
 }
 
 /// Everything needed to build a provider's HTTP client. Compared on reload so that an
@@ -446,6 +448,7 @@ impl Config {
             ("max_messages", server.max_messages),
             ("max_message_bytes", server.max_message_bytes),
             ("max_header_bytes", server.max_header_bytes),
+            ("max_concurrency", server.max_concurrency),
         ] {
             if v == 0 {
                 errors.push(ConfigError::new(
@@ -482,6 +485,8 @@ impl Config {
                     max_header_bytes: server.max_header_bytes,
                     max_stream_duration: server.max_stream_duration,
                     metrics_listen,
+                    max_concurrency: server.max_concurrency,
+                    max_queue_wait: server.max_queue_wait,
                 },
                 providers,
                 locals,

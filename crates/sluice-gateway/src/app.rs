@@ -19,6 +19,18 @@ use crate::state::AppState;
 /// The whole application. Layers read outermost first, in the order a request meets them
 /// (DESIGN.md's request path); later issues slot auth, budgets and routing in between.
 pub fn router(state: Arc<AppState>) -> Router {
+    // Probes answer even when the gateway is saturated: outside admission.
+    let probes = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state.clone());
+    let server = &state.runtime.load().config.server;
+    let shed_metric = state.metrics.load_shed.clone();
+    let admission = crate::admission::AdmissionLayer::new(
+        server.max_concurrency,
+        server.max_queue_wait,
+        Some(Arc::new(move || shed_metric.inc())),
+    );
     let api = Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         // Clients configured with a base URL lacking `/v1` still work.
@@ -26,8 +38,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/route", post(route_only))
         .route("/v1/models", get(list_models))
         .route("/models", get(list_models))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
         .route("/admin/reload", post(admin_reload))
         .route("/admin/keys", get(admin_keys))
         .fallback(not_found)
@@ -36,7 +46,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.clone(),
             header_limit,
         ))
-        .with_state(state);
+        // 2. admission: at most server.max_concurrency requests in progress, the rest wait
+        //    up to server.max_queue_wait and are then shed with 503.
+        .layer(admission)
+        .with_state(state)
+        .merge(probes);
 
     api.layer(
         ServiceBuilder::new()

@@ -9,6 +9,7 @@
 //! - [`reload`]: file watch + SIGHUP → validated config → new runtime.
 //! - [`error`]: the one place errors become statuses and OpenAI-shaped bodies.
 
+pub mod admission;
 pub mod app;
 pub mod auth;
 pub mod breaker;

@@ -75,6 +75,8 @@ pub struct Metrics {
     pub local_prefix_cache_bytes: IntGaugeVec,
     /// Requests refused before anything else: no key, or an unknown one.
     pub auth_failures: IntCounterVec,
+    /// Requests shed by admission (503 `overloaded`): the gateway was at `max_concurrency`.
+    pub load_shed: prometheus::IntCounter,
     /// Requests by tenant (from config) and what the limits made of them.
     pub tenant_requests: IntCounterVec,
     pub tenant_tokens: IntCounterVec,
@@ -321,6 +323,10 @@ impl Metrics {
             ),
             &["provider"],
         )?;
+        let load_shed = prometheus::IntCounter::new(
+            "sluice_load_shed_total",
+            "Requests answered 503 overloaded because the gateway was at server.max_concurrency for longer than server.max_queue_wait",
+        )?;
         let auth_failures = IntCounterVec::new(
             Opts::new(
                 "sluice_auth_failures_total",
@@ -401,6 +407,7 @@ impl Metrics {
         reg(&registry, &mut families, local_generated_tokens.clone())?;
         reg(&registry, &mut families, local_rejected.clone())?;
         reg(&registry, &mut families, local_time_to_first_token.clone())?;
+        reg(&registry, &mut families, load_shed.clone())?;
         reg(&registry, &mut families, local_prompt_tokens.clone())?;
         reg(&registry, &mut families, local_prefix_reused_tokens.clone())?;
         reg(&registry, &mut families, local_prefix_lookups.clone())?;
@@ -457,6 +464,7 @@ impl Metrics {
             local_generated_tokens,
             local_rejected,
             local_time_to_first_token,
+            load_shed,
             local_prompt_tokens,
             local_prefix_reused_tokens,
             local_prefix_lookups,
