@@ -47,6 +47,22 @@ pub async fn start(yaml: &str) -> Gateway {
         .await
 }
 
+/// Runs `sluice serve` on `yaml`, which must stop start-up; returns what it printed on
+/// stderr (the error a user sees).
+pub fn start_fails(yaml: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sluice.yaml");
+    std::fs::write(&path, yaml).expect("write config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&path)
+        .env("SLUICE_MODELS_DIR", sluice_testkit::env::models_dir())
+        .output()
+        .expect("run sluice");
+    assert!(!out.status.success(), "sluice started on:\n{yaml}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// A chat completion request to the gateway, whatever its answer.
 pub async fn post_chat(gw: &Gateway, body: &Value) -> reqwest::Response {
     client()

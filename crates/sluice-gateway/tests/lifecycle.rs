@@ -219,16 +219,7 @@ models: {{ m: {{ provider: a }} }}
     assert!(gw.metrics_addr.is_none());
     assert!(!gw.logs().iter().any(|l| l.contains("metrics listening")));
     // A bad address in the config is a config error naming the field.
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("c.yaml");
-    std::fs::write(&f, y.replace("'off'", "'not-an-address'")).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = start_fails(&y.replace("'off'", "'not-an-address'"));
     assert!(err.contains("server.metrics_listen"), "{err}");
 }
 

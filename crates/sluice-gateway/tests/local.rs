@@ -415,16 +415,7 @@ models:
         ),
         "",
     );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sluice.yaml");
-    std::fs::write(&path, no_fallback).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = start_fails(&no_fallback);
     assert!(
         err.contains("providers.here.model") && err.contains("no-such-model"),
         "{err}"

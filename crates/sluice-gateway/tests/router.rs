@@ -458,16 +458,7 @@ async fn missing_model_folder_fails_at_start_with_a_hint() {
         "providers: {{ a: {{ base_url: {} }} }}\nmodels: {{ m: {{ provider: a }} }}\nrouter:\n  embedder: {{ model: no-such-model, hub_id: org/no-such-model }}\npolicies: {{ p: {{ target: m }} }}\n",
         mock.base_url()
     );
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("c.yaml");
-    std::fs::write(&f, y).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = start_fails(&y);
     assert!(
         err.contains("no-such-model") && err.contains("sluice models pull"),
         "{err}"
