@@ -335,8 +335,24 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
         acct.price = prices(model);
         chat.model.clone_from(&model.upstream_model);
         let body = Bytes::from(chat.to_vec());
-        let mut log = AttemptLog::default();
-        let result = provider.chat(body, stream, &request_id, &mut log).await;
+        let (result, log) = if stream {
+            // A stream's body is relayed and, if the client leaves, drained for its usage.
+            let mut log = AttemptLog::default();
+            let r = provider.chat(body, true, &request_id, &mut log).await;
+            (r, log)
+        } else {
+            match call_detached(provider.clone(), body, request_id.clone(), acct).await {
+                Some((r, log, back)) => {
+                    acct = back;
+                    (r, log)
+                }
+                None => {
+                    // The call's task died (a bug): it has accounted the request itself.
+                    return ApiError::unavailable("the upstream call failed unexpectedly")
+                        .into_response();
+                }
+            }
+        };
         let metrics = &state.metrics;
         if log.attempts > 1 {
             metrics
@@ -397,6 +413,31 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
         Some(last) => ApiError::upstream_exhausted(&last, &summary),
         None => ApiError::unavailable(summary),
     })
+}
+
+/// Runs a non-streaming upstream call on its own task, holding the request's accounting. If
+/// the client leaves meanwhile (the handler's future is dropped), the call still completes
+/// and its usage is metered and charged to the key, as an abandoned stream's is: the
+/// upstream bills it either way. Otherwise the result and the accounting come back.
+async fn call_detached(
+    provider: Arc<sluice_upstream::Provider>,
+    body: Bytes,
+    request_id: String,
+    acct: Accounting,
+) -> Option<(
+    Result<UpstreamResponse, UpstreamError>,
+    AttemptLog,
+    Accounting,
+)> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut log = AttemptLog::default();
+        let result = provider.chat(body, false, &request_id, &mut log).await;
+        if let Err((result, _, acct)) = tx.send((result, log, acct)) {
+            acct.abandoned(result);
+        }
+    });
+    rx.await.ok()
 }
 
 /// Ends a response stream that runs longer than `server.max_stream_duration` with one
@@ -614,6 +655,27 @@ impl Accounting {
         *resp.headers_mut() = relay_headers(&headers);
         sluice_headers(resp.headers_mut(), route, reason, score);
         resp
+    }
+
+    /// A non-streaming call that completed after its client left: metered from the
+    /// upstream's own usage (status 499, outcome `client_gone`).
+    fn abandoned(self, result: Result<UpstreamResponse, UpstreamError>) {
+        match result {
+            Ok(UpstreamResponse {
+                body: ResponseBody::Full(bytes),
+                ..
+            }) => {
+                let probe = ResponseProbe::parse(&bytes);
+                let content = probe.as_ref().map_or(0, |p| p.content_bytes() as u64);
+                self.finish(
+                    499,
+                    "client_gone",
+                    probe.and_then(|p| p.usage),
+                    Some(content),
+                );
+            }
+            _ => self.finish(499, "client_gone", None, None),
+        }
     }
 
     fn relay(

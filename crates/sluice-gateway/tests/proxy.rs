@@ -566,21 +566,23 @@ async fn logs_are_structured_and_never_show_the_key() {
 }
 
 #[tokio::test]
-async fn client_gone_before_a_non_streaming_answer_is_counted_once() {
+async fn client_gone_before_a_non_streaming_answer_is_still_metered_once() {
     let (a, b) = (MockUpstream::start().await, MockUpstream::start().await);
     let gw = start(&two_mock_yaml(&a, &b, "")).await;
     let impatient = reqwest::Client::builder()
-        .timeout(Duration::from_millis(300))
+        .timeout(Duration::from_millis(200))
         .build()
         .unwrap();
     let mut body = chat_body("auto", "slow one");
-    body["mock"] = json!({"script": ["slow:3000"]});
+    body["mock"] = json!({"script": ["slow:800"]});
     assert!(impatient
         .post(gw.url("/v1/chat/completions"))
         .json(&body)
         .send()
         .await
         .is_err());
+    // The upstream call runs to its end (the upstream bills it), then the request is
+    // recorded once, as the client's: 499, with the upstream's own usage.
     wait_until("the abandoned request to be recorded", || {
         gw.logs().iter().any(|l| l.contains("client_gone"))
     })
@@ -597,4 +599,13 @@ async fn client_gone_before_a_non_streaming_answer_is_counted_once() {
         .await,
         Some(1.0)
     );
+    let billed = a.billed();
+    assert_eq!(billed.len(), 1, "the upstream answered once");
+    for (kind, n) in [
+        ("prompt", billed[0].prompt_tokens),
+        ("completion", billed[0].completion_tokens),
+    ] {
+        let series = format!(r#"sluice_tokens_total{{kind="{kind}",model="small",policy="auto"}}"#);
+        assert_eq!(metric_value(&gw, &series).await, Some(n as f64), "{kind}");
+    }
 }
