@@ -220,9 +220,20 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, req: Request) 
             };
             acct.route = model.name.clone();
             acct.price = prices(model);
-            let gen = match local.prepare(&chat, &model.name) {
-                Ok(g) => g,
-                Err(e) => return acct.fail(e),
+            // Rendering the template and tokenising a long prompt take milliseconds to
+            // seconds of CPU: off the async workers, which serve every other request.
+            let prepared = {
+                let (local, chat, name) = (local.clone(), chat.clone(), model.name.clone());
+                tokio::task::spawn_blocking(move || local.prepare(&chat, &name)).await
+            };
+            let gen = match prepared {
+                Ok(Ok(g)) => g,
+                Ok(Err(e)) => return acct.fail(e),
+                Err(_) => {
+                    return acct.fail(ApiError::unavailable(
+                        "preparing the prompt for the local model failed unexpectedly",
+                    ))
+                }
             };
             let prompt_tokens = gen.prompt_ids.len();
             let err = match local.engine.submit(gen) {
