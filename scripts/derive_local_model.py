@@ -10,7 +10,7 @@ uint8 with the operator's default zero point 128), so the head reads 29 MB per t
 activations stay fp32 (batched rows stay independent of each other: no per-tensor
 activation quantisation).
 
-It also adds an optional-in-spirit int64 input `logits_to_keep` (shape [1], the
+It also adds an int64 input `logits_to_keep` (shape [1], the
 transformers convention): the LM head runs only on the last k positions, k = 0 meaning all.
 A prompt of n tokens then costs one head product instead of n; callers that want the
 prompt's own per-token log-likelihoods pass 0.

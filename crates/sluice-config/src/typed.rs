@@ -263,6 +263,16 @@ impl PolicyConfig {
     }
 }
 
+/// A listener address, or `off` for none (`server.metrics_listen`, `--metrics-listen`).
+pub fn parse_listen_or_off(s: &str) -> Result<Option<std::net::SocketAddr>, String> {
+    match s.trim() {
+        "off" => Ok(None),
+        addr => addr.parse().map(Some).map_err(|_| {
+            format!("expected an address such as 127.0.0.1:9464, or off; got '{addr}'")
+        }),
+    }
+}
+
 const SECTIONS: &[&str] = &[
     "server",
     "providers",
@@ -458,19 +468,10 @@ impl Config {
             }
         }
 
-        let metrics_listen = match server.metrics_listen.trim() {
-            "off" => None,
-            addr => match addr.parse() {
-                Ok(a) => Some(a),
-                Err(_) => {
-                    errors.push(ConfigError::new(
-                        "server.metrics_listen",
-                        format!("expected an address such as 127.0.0.1:9464, or off; got '{addr}'"),
-                    ));
-                    None
-                }
-            },
-        };
+        let metrics_listen = parse_listen_or_off(&server.metrics_listen).unwrap_or_else(|e| {
+            errors.push(ConfigError::new("server.metrics_listen", e));
+            None
+        });
 
         if errors.is_empty() {
             Ok(Config {

@@ -24,7 +24,7 @@ use tower::{Layer, Service};
 
 use crate::error::ApiError;
 
-/// Counts what was shed; `None` in tests that need no registry.
+/// Called for every shed request (the gateway counts them in `sluice_load_shed_total`).
 pub type OnShed = Arc<dyn Fn() + Send + Sync>;
 
 #[derive(Clone)]
@@ -82,21 +82,13 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let layer = self.layer.clone();
         Box::pin(async move {
-            let permit = match layer.slots.clone().try_acquire_owned() {
-                Ok(p) => p,
-                Err(_) => {
-                    match tokio::time::timeout(layer.max_wait, layer.slots.clone().acquire_owned())
-                        .await
-                    {
-                        Ok(Ok(p)) => p,
-                        _ => {
-                            if let Some(f) = &layer.on_shed {
-                                f();
-                            }
-                            return Ok(shed());
-                        }
-                    }
+            // A free slot is taken at the first poll, without waiting.
+            let acquire = layer.slots.clone().acquire_owned();
+            let Ok(Ok(permit)) = tokio::time::timeout(layer.max_wait, acquire).await else {
+                if let Some(f) = &layer.on_shed {
+                    f();
                 }
+                return Ok(shed());
             };
             let resp = inner.call(req).await?;
             Ok(resp.map(|body| {

@@ -132,25 +132,19 @@ impl Caller {
 
     /// The final target `model`, chosen by `chosen_by`, is beyond this key's permissions.
     pub fn forbidden_target(&self, model: &str, chosen_by: &str) -> ApiError {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorBody::invalid_request(
-                format!(
-                    "This API key may not use '{model}' (chosen by {chosen_by}). Allowed: {}.",
-                    self.key.allow.join(", ")
-                ),
-                Some("model"),
-                Some("model_not_allowed"),
-            ),
-        )
+        self.not_allowed(&format!("'{model}' (chosen by {chosen_by})"))
     }
 
     pub fn forbidden(&self, requested: &str) -> ApiError {
+        self.not_allowed(&format!("'{requested}'"))
+    }
+
+    fn not_allowed(&self, what: &str) -> ApiError {
         ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorBody::invalid_request(
                 format!(
-                    "This API key may not use '{requested}'. Allowed: {}.",
+                    "This API key may not use {what}. Allowed: {}.",
                     self.key.allow.join(", ")
                 ),
                 Some("model"),

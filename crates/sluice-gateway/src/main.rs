@@ -520,10 +520,5 @@ fn generate(
 struct MetricsListen(Option<SocketAddr>);
 
 fn parse_metrics_listen(s: &str) -> Result<MetricsListen, String> {
-    if s == "off" {
-        return Ok(MetricsListen(None));
-    }
-    s.parse()
-        .map(|a| MetricsListen(Some(a)))
-        .map_err(|_| format!("expected an address such as 127.0.0.1:9464, or off; got '{s}'"))
+    sluice_config::parse_listen_or_off(s).map(MetricsListen)
 }

@@ -315,10 +315,14 @@ impl Worker {
         let n = prompt.len();
         let started = std::time::Instant::now();
         let waited = started.duration_since(job.submitted);
-        let hit = match self.prefix.as_mut() {
-            Some(c) => c.lookup(prompt)?,
-            None => None,
-        };
+        // The cache is an optimisation: if it fails, the prompt is prefilled in full and the
+        // engine goes on.
+        let hit = self.prefix.as_mut().and_then(|c| {
+            c.lookup(prompt)
+                .inspect_err(|e| tracing::warn!(error = %e, "prefix cache lookup failed"))
+                .ok()
+                .flatten()
+        });
         let (reused, past) = match hit {
             Some(h) => (h.tokens, h.past),
             None => (0, self.g.empty_past()?),
@@ -338,7 +342,9 @@ impl Worker {
                 .fetch_add(reused, Ordering::Relaxed);
         }
         if let Some(c) = self.prefix.as_mut() {
-            c.insert(prompt, &kv)?;
+            if let Err(e) = c.insert(prompt, &kv) {
+                tracing::warn!(error = %e, "prefix cache insert failed");
+            }
             self.stats
                 .prefix_cache_bytes
                 .store(c.bytes(), Ordering::Relaxed);
