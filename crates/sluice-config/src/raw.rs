@@ -55,6 +55,11 @@ pub struct RawServer {
     /// Longest a request waits for a slot before it is shed. `max_queue_wait: 1s`
     #[serde(default = "defaults::max_queue_wait", with = "humantime_serde")]
     pub max_queue_wait: Duration,
+    /// Abandoned streams read to their end at once for their usage (providers with
+    /// `on_client_disconnect: drain`); beyond it a stream is cancelled and its tokens
+    /// estimated. Read at start-up. `max_drain_tasks: 256`
+    #[serde(default = "defaults::max_drain_tasks")]
+    pub max_drain_tasks: usize,
 }
 
 impl Default for RawServer {
@@ -72,6 +77,7 @@ impl Default for RawServer {
             metrics_listen: defaults::metrics_listen(),
             max_concurrency: defaults::max_concurrency(),
             max_queue_wait: defaults::max_queue_wait(),
+            max_drain_tasks: defaults::max_drain_tasks(),
         }
     }
 }
@@ -519,6 +525,9 @@ pub(crate) mod defaults {
     }
     pub fn max_concurrency() -> usize {
         1024
+    }
+    pub fn max_drain_tasks() -> usize {
+        256
     }
     pub fn max_queue_wait() -> Duration {
         Duration::from_secs(1)

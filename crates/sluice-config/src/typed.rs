@@ -106,6 +106,7 @@ pub struct ServerConfig {
     pub metrics_listen: Option<std::net::SocketAddr>,
     pub max_concurrency: usize,
     pub max_queue_wait: Duration,
+    pub max_drain_tasks: usize,
 }
 
 /// Everything needed to build a provider's HTTP client. Compared on reload so that an
@@ -488,6 +489,7 @@ impl Config {
                     metrics_listen,
                     max_concurrency: server.max_concurrency,
                     max_queue_wait: server.max_queue_wait,
+                    max_drain_tasks: server.max_drain_tasks,
                 },
                 providers,
                 locals,

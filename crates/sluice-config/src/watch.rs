@@ -56,3 +56,34 @@ pub async fn debounced(rx: &mut mpsc::Receiver<()>, quiet: Duration) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A burst of triggers is one reload, taken `quiet` after the last of them; paused time
+    /// makes the waits exact and instant.
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_reloads_once_after_the_quiet_time() {
+        let (tx, mut rx) = mpsc::channel(1);
+        let quiet = Duration::from_secs(1);
+        let burst = tokio::spawn(async move {
+            for _ in 0..5 {
+                tx.send(()).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(400)).await;
+            }
+            tx
+        });
+        let started = tokio::time::Instant::now();
+        assert!(debounced(&mut rx, quiet).await);
+        // Last trigger at 1.6 s, then one quiet second.
+        assert_eq!(started.elapsed(), Duration::from_millis(2600));
+        let tx = burst.await.unwrap();
+        assert!(rx.try_recv().is_err(), "the burst left no second reload");
+        drop(tx);
+        assert!(
+            !debounced(&mut rx, quiet).await,
+            "a closed channel ends the watch"
+        );
+    }
+}

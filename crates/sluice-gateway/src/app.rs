@@ -1,146 +1,25 @@
-//! The HTTP surface and the tower stack around it.
+//! The endpoints besides chat completions: model list, routing explanations, probes,
+//! metrics and admin. `stack.rs` puts them behind their layers.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json};
 use http::{header, HeaderValue, StatusCode};
 use sluice_api::models::{ModelList, ModelObject};
-use tower::ServiceBuilder;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
-use crate::chat::chat_completions;
 use crate::error::ApiError;
+use crate::layers::auth::{Pinned, Who};
+use crate::layers::route::Decision;
 use crate::state::AppState;
 
-/// The whole application. Layers read outermost first, in the order a request meets them
-/// (DESIGN.md's request path); later issues slot auth, budgets and routing in between.
-pub fn router(state: Arc<AppState>) -> Router {
-    // Probes answer even when the gateway is saturated: outside admission.
-    let probes = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .with_state(state.clone());
-    let server = &state.runtime.load().config.server;
-    let shed_metric = state.metrics.load_shed.clone();
-    let admission = crate::admission::AdmissionLayer::new(
-        server.max_concurrency,
-        server.max_queue_wait,
-        Some(Arc::new(move || shed_metric.inc())),
-    );
-    let api = Router::new()
-        .route("/v1/chat/completions", post(chat_completions))
-        // Clients configured with a base URL lacking `/v1` still work.
-        .route("/chat/completions", post(chat_completions))
-        .route("/v1/route", post(route_only))
-        .route("/v1/models", get(list_models))
-        .route("/models", get(list_models))
-        .route("/admin/reload", post(admin_reload))
-        .route("/admin/keys", get(admin_keys))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            header_limit,
-        ))
-        // 2. admission: at most server.max_concurrency requests in progress, the rest wait
-        //    up to server.max_queue_wait and are then shed with 503.
-        .layer(admission)
-        .with_state(state)
-        .merge(probes);
-
-    api.layer(
-        ServiceBuilder::new()
-            // 1. request id in: keep the client's `x-request-id`, or mint a UUID.
-            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-            // 1. one span per request; fields are filled in as the request proceeds, and
-            //    the body stream is polled inside it.
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(|req: &Request| {
-                        let id = req
-                            .headers()
-                            .get("x-request-id")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("-");
-                        tracing::info_span!(
-                            "request",
-                            id = %id,
-                            method = %req.method(),
-                            path = %req.uri().path(),
-                            policy = tracing::field::Empty,
-                            route = tracing::field::Empty,
-                            status = tracing::field::Empty,
-                            duration_ms = tracing::field::Empty,
-                        )
-                    })
-                    .on_request(())
-                    .on_response(())
-                    .on_body_chunk(())
-                    .on_eos(())
-                    .on_failure(()),
-            )
-            // 1. request id out: echo it on the response.
-            .layer(PropagateRequestIdLayer::x_request_id()),
-        // 2. limits: the body limit lives in the chat handler (it is hot-reloadable).
-    )
-}
-
-/// The key on a request to an API endpoint other than chat (which counts failures itself).
-fn caller(
-    state: &AppState,
-    headers: &http::HeaderMap,
-) -> Result<Option<Arc<crate::auth::Caller>>, ApiError> {
-    state
-        .runtime
-        .load()
-        .keys
-        .authenticate(headers)
-        .map_err(|f| {
-            state
-                .metrics
-                .auth_failures
-                .with_label_values(&[f.reason()])
-                .inc();
-            f.to_error()
-        })
-}
-
-/// 431 for requests whose headers are larger than `server.max_header_bytes` in total.
-async fn header_limit(
+/// `GET /v1/models`: the policies and models this key may ask for.
+pub async fn list_models(
     State(state): State<Arc<AppState>>,
-    req: Request,
-    next: axum::middleware::Next,
+    Extension(Who(who)): Extension<Who>,
+    Extension(Pinned(rt)): Extension<Pinned>,
 ) -> Response {
-    let limit = state.runtime.load().config.server.max_header_bytes;
-    let size: usize = req
-        .headers()
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len() + 4)
-        .sum();
-    if size > limit {
-        return ApiError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            sluice_api::ErrorBody::invalid_request(
-                format!("request headers are {size} bytes, more than this gateway's limit of {limit} (server.max_header_bytes)"),
-                None,
-                Some("headers_too_large"),
-            ),
-        )
-        .into_response();
-    }
-    next.run(req).await
-}
-
-async fn list_models(State(state): State<Arc<AppState>>, headers: http::HeaderMap) -> Response {
-    let who = match caller(&state, &headers) {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
-    let rt = state.runtime.load();
     let cfg = &rt.config;
     let data = cfg
         .exposed_names()
@@ -170,77 +49,34 @@ async fn list_models(State(state): State<Arc<AppState>>, headers: http::HeaderMa
 }
 
 /// `POST /v1/route`: the decision for a chat completion body, without calling any model,
-/// for clients that route themselves (and for operators trying a policy).
-async fn route_only(
-    State(state): State<Arc<AppState>>,
-    headers: http::HeaderMap,
-    body: axum::body::Bytes,
+/// for clients that route themselves (and for operators trying a policy). The request went
+/// through the same auth, limits and route layers as a chat request; this reports what the
+/// route layer decided.
+pub async fn explain(
+    Extension(Pinned(runtime)): Extension<Pinned>,
+    Extension(Decision(route)): Extension<Decision>,
 ) -> Response {
-    let who = match caller(&state, &headers) {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
-    let runtime = state.runtime.load_full();
-    if body.len() as u64 > runtime.config.server.max_body_bytes {
-        return ApiError::body_too_large(runtime.config.server.max_body_bytes).into_response();
-    }
-    let req = match sluice_api::ChatCompletionRequest::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => return ApiError::parse(&e).into_response(),
-    };
-    let Some(route) = crate::policy::resolve(&runtime.config, &req.model) else {
-        let names: Vec<&str> = runtime.config.exposed_names().map(|(n, _)| n).collect();
-        return ApiError::unknown_model(&req.model, &names).into_response();
-    };
-    // The same size checks and request rate as a chat request: a decision costs an
-    // embedding, and a key flooding the embedder would push everyone's traffic into the
-    // overflow rule.
-    if let Err(e) = crate::chat::check_sizes(&req, &runtime.config.server) {
-        return e.into_response();
-    }
-    if let Some(c) = &who {
-        if !c.may_use(&req.model) {
-            return c.forbidden(&req.model).into_response();
-        }
-        if let Err(e) = state.limiter.admit_rate(c).await {
-            state
-                .metrics
-                .tenant_requests
-                .with_label_values(&[c.key.tenant.as_str(), "rate_limited"])
-                .inc();
-            return e.into_response();
-        }
-    }
-    let Some(compiled) = runtime
-        .policies
-        .get(route.label)
-        .filter(|_| route.policy.is_some())
-    else {
+    let config = &runtime.config;
+    let compiled = runtime.policies.get(&route.label);
+    let (Some((routed, text)), Some(compiled)) = (&route.routed, compiled) else {
         return Json(serde_json::json!({
-            "policy": null, "target": route.label, "rejected": false, "basis": "direct",
-            "reason": route.reason, "chain": [route.label],
+            "policy": null, "target": route.chain.first(), "rejected": false, "basis": "direct",
+            "reason": route.reason, "chain": route.chain,
         }))
         .into_response();
     };
-    let embed_cfg = runtime.config.router.as_ref().map(|r| &r.embedder);
-    let feats = crate::routing::features(&req, &headers, embed_cfg);
-    let routed = crate::routing::decide(compiled, runtime.router.as_deref(), &feats).await;
-    Json(crate::routing::explain(
-        route.label,
-        compiled,
-        &runtime.config,
-        &routed,
-        &feats.text,
-    ))
-    .into_response()
+    let mut v = crate::routing::explain(&route.label, compiled, config, routed, text);
+    // The chain as this key may use it.
+    v["chain"] = serde_json::json!(route.chain);
+    Json(v).into_response()
 }
 
-async fn healthz() -> Json<serde_json::Value> {
+pub async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
 /// Ready while serving; 503 once draining so load balancers move traffic elsewhere.
-async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let rt = state.runtime.load();
     let missing: Vec<&str> = rt
         .providers
@@ -261,16 +97,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// The metrics listener's routes: `/metrics` only. The metrics name tenants and keys and
-/// show their budgets and spend, so they are kept off the public port.
-pub fn metrics_router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .fallback(not_found)
-        .with_state(state)
-}
-
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     for local in state.runtime.load().locals.values() {
         local.export_gauges(&state.metrics);
     }
@@ -298,7 +125,7 @@ fn admin_allowed(state: &AppState, req_headers: &http::HeaderMap) -> bool {
 }
 
 /// `POST /admin/reload`: re-reads the config now (as SIGHUP does).
-async fn admin_reload(State(state): State<Arc<AppState>>, req: Request) -> Response {
+pub async fn admin_reload(State(state): State<Arc<AppState>>, req: Request) -> Response {
     if !admin_allowed(&state, req.headers()) {
         return ApiError::not_found(req.method(), req.uri().path()).into_response();
     }
@@ -321,7 +148,7 @@ async fn admin_reload(State(state): State<Arc<AppState>>, req: Request) -> Respo
 
 /// `GET /admin/keys`: every key's id, tenant, permissions, limits and current spend; never
 /// the hashes.
-async fn admin_keys(State(state): State<Arc<AppState>>, req: Request) -> Response {
+pub async fn admin_keys(State(state): State<Arc<AppState>>, req: Request) -> Response {
     if !admin_allowed(&state, req.headers()) {
         return ApiError::not_found(req.method(), req.uri().path()).into_response();
     }
@@ -343,10 +170,10 @@ async fn admin_keys(State(state): State<Arc<AppState>>, req: Request) -> Respons
     Json(serde_json::json!({"keys": keys})).into_response()
 }
 
-async fn not_found(req: Request) -> ApiError {
+pub async fn not_found(req: Request) -> ApiError {
     ApiError::not_found(req.method(), req.uri().path())
 }
 
-async fn method_not_allowed(req: Request) -> ApiError {
+pub async fn method_not_allowed(req: Request) -> ApiError {
     ApiError::method_not_allowed(req.method(), req.uri().path())
 }

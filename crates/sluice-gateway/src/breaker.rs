@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use sluice_telemetry::Metrics;
 
@@ -144,10 +146,13 @@ impl Breakers {
 mod tests {
     use super::*;
 
-    #[test]
-    fn opens_after_threshold_then_half_opens() {
+    /// Paused time: the cool-down is exact to the tick, with no sleeping.
+    #[tokio::test(start_paused = true)]
+    async fn opens_after_threshold_then_half_opens() {
         let m = Arc::new(Metrics::new().unwrap());
-        let b = Breaker::new("p", 2, Duration::from_millis(30), m);
+        let cooldown = Duration::from_secs(30);
+        let b = Breaker::new("p", 2, cooldown, m.clone());
+        let state = || m.circuit_state.with_label_values(&["p"]).get();
         assert!(b.allow());
         b.failure();
         assert!(b.allow());
@@ -156,14 +161,23 @@ mod tests {
         assert!(b.allow(), "a success resets the count");
         b.failure();
         assert!(!b.allow(), "two in a row open it");
-        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(state(), 1);
+        tokio::time::advance(cooldown - Duration::from_millis(1)).await;
+        assert!(
+            !b.allow(),
+            "still open a millisecond before the cool-down ends"
+        );
+        tokio::time::advance(Duration::from_millis(1)).await;
         assert!(b.allow(), "one trial after the cool-down");
+        assert_eq!(state(), 2);
         assert!(!b.allow(), "only one");
         b.failure();
         assert!(!b.allow(), "a failed trial reopens it");
-        std::thread::sleep(Duration::from_millis(40));
+        tokio::time::advance(cooldown).await;
         assert!(b.allow());
         b.success();
+        assert_eq!(state(), 0);
         assert!(b.allow() && b.allow());
+        assert_eq!(m.circuit_opened.with_label_values(&["p"]).get(), 2);
     }
 }

@@ -7,13 +7,20 @@
 //! serving on its local counters, logs it once, and shows `sluice_state_backend_up 0`
 //! until Redis answers again.
 //!
-//! Checks happen before a request is sent and spend is added when it ends, so requests
-//! already in flight when a budget is reached can overshoot it by their own cost.
+//! Budgets are reserved, then settled: a request is admitted by adding its estimated cost
+//! (its prompt and `max_tokens`, or a default of 1,000 output tokens, at the dearest
+//! price its policy can reach) to the key's spend, and when it ends the difference between
+//! its real cost and that estimate is added. Concurrent requests therefore see each other's
+//! reservations, and together they can pass a budget by at most one request's estimate
+//! (when no request costs more than its estimate). Spend shown by `/admin/keys` and
+//! `sluice_tenant_spend_usd` includes the reservations of requests in flight.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use http::{HeaderValue, StatusCode};
 use sluice_api::ErrorBody;
@@ -21,6 +28,7 @@ use sluice_config::{BudgetPeriod, StateBackend};
 use sluice_telemetry::Metrics;
 
 use crate::auth::Caller;
+use crate::clock::Clock;
 use crate::error::ApiError;
 
 /// How long one Redis call may take before the local counters answer instead.
@@ -157,15 +165,30 @@ impl Store {
         self.redis_failed(r, why);
     }
 
+    /// Adds `by` now to this process's counter and, in the background, to Redis's: for
+    /// settling, where nobody waits for the total.
+    pub fn add(self: &Arc<Self>, key: &str, by: i64, ttl: Duration) {
+        self.local.incr(key, by, ttl);
+        if self.redis.is_none() || by == 0 {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (store, key) = (self.clone(), key.to_owned());
+        rt.spawn(async move { store.incr_redis(&key, by, ttl).await });
+    }
+
     /// Adds `by` and returns the new total; the key expires `ttl` after it was created.
     pub async fn incr(&self, key: &str, by: i64, ttl: Duration) -> i64 {
         let local = self.local.incr(key, by, ttl);
-        let Some(r) = &self.redis else {
-            return local;
-        };
-        let Some(mut conn) = self.connection(r).await else {
-            return local;
-        };
+        self.incr_redis(key, by, ttl).await.unwrap_or(local)
+    }
+
+    /// Redis's total after adding `by`, or `None` when Redis is not configured or answering.
+    async fn incr_redis(&self, key: &str, by: i64, ttl: Duration) -> Option<i64> {
+        let r = self.redis.as_ref()?;
+        let mut conn = self.connection(r).await?;
         let mut pipe = redis::pipe();
         pipe.atomic()
             .incr(key, by)
@@ -177,15 +200,15 @@ impl Store {
         match tokio::time::timeout(REDIS_DEADLINE, pipe.query_async::<(i64,)>(&mut conn)).await {
             Ok(Ok((v,))) => {
                 self.set_up(r, true, "");
-                v
+                Some(v)
             }
             Ok(Err(e)) => {
                 self.drop_connection(r, &e.to_string()).await;
-                local
+                None
             }
             Err(_) => {
                 self.drop_connection(r, "timed out").await;
-                local
+                None
             }
         }
     }
@@ -244,23 +267,43 @@ fn period(p: BudgetPeriod, now: u64) -> (String, Duration) {
 
 const PICO_PER_USD: f64 = 1e12;
 
+/// Output tokens assumed for a budget reservation when the request sets no `max_tokens`.
+pub const DEFAULT_OUTPUT_ESTIMATE: u64 = 1_000;
+
+/// A budget reservation held by a request in flight, settled when it is recorded.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    /// The spend counter it was added to (the period it was made in).
+    key: String,
+    ttl: Duration,
+    pico: i64,
+}
+
 /// What the limits decided for one request.
 #[derive(Debug, Default)]
 pub struct Admission {
     /// Budget reached with `on_exceeded: downgrade`: serve with this model instead.
     pub downgrade_to: Option<String>,
+    /// The estimate added to the key's spend, to be settled by the request's real cost.
+    pub reservation: Option<Reservation>,
 }
 
 pub struct Limiter {
-    pub store: Store,
+    pub store: Arc<Store>,
     prefix: String,
+    clock: Clock,
 }
 
 impl Limiter {
-    pub fn new(backend: &StateBackend, metrics: Arc<Metrics>) -> anyhow::Result<Limiter> {
+    pub fn new(
+        backend: &StateBackend,
+        metrics: Arc<Metrics>,
+        clock: Clock,
+    ) -> anyhow::Result<Limiter> {
         Ok(Limiter {
-            store: Store::new(backend, metrics)?,
+            store: Arc::new(Store::new(backend, metrics)?),
             prefix: "sluice".into(),
+            clock,
         })
     }
 
@@ -273,30 +316,40 @@ impl Limiter {
         (format!("{}:spend:{id}:{name}", self.prefix), ttl)
     }
 
-    /// Spend of the key's current budget period, in USD.
+    /// Spend of the key's current budget period, in USD, reservations in flight included.
     pub async fn spend_usd(&self, caller: &Caller) -> Option<f64> {
         let b = caller.key.budget.as_ref()?;
-        let (key, _) = self.spend_key(&caller.key.id, b.period, crate::unix_now());
+        let (key, _) = self.spend_key(&caller.key.id, b.period, self.clock.unix_secs());
         Some(self.store.get(&key).await as f64 / PICO_PER_USD)
     }
 
-    /// Rate limits, then the budget. `Err` is the 429 to send.
-    pub async fn admit(&self, caller: &Caller, metrics: &Metrics) -> Result<Admission, ApiError> {
+    /// Rate limits, then the budget, reserving `estimate_pico` of it. `Err` is the 429 to
+    /// send.
+    pub async fn admit(
+        &self,
+        caller: &Caller,
+        metrics: &Metrics,
+        estimate_pico: u128,
+    ) -> Result<Admission, ApiError> {
         self.admit_rate(caller).await?;
         let k = &caller.key;
         let mut admission = Admission::default();
         if let Some(b) = &k.budget {
-            let (key, _) = self.spend_key(&k.id, b.period, crate::unix_now());
-            let spent = self.store.get(&key).await as f64 / PICO_PER_USD;
+            let (key, ttl) = self.spend_key(&k.id, b.period, self.clock.unix_secs());
+            let pico = i64::try_from(estimate_pico).unwrap_or(i64::MAX / 2);
+            let before = self.store.incr(&key, pico, ttl).await.saturating_sub(pico);
             metrics
                 .tenant_spend
                 .with_label_values(&[&k.tenant, &k.id])
-                .set(spent);
-            if spent >= b.usd {
+                .set(before as f64 / PICO_PER_USD);
+            if before as f64 >= b.usd * PICO_PER_USD {
+                self.store.add(&key, -pico, ttl);
                 match &b.downgrade_to {
                     Some(m) => admission.downgrade_to = Some(m.clone()),
                     None => return Err(budget_exceeded(b.usd, b.period)),
                 }
+            } else {
+                admission.reservation = Some(Reservation { key, ttl, pico });
             }
         }
         Ok(admission)
@@ -306,7 +359,7 @@ impl Limiter {
     /// (`POST /v1/route`) still counts against, so that no key can saturate the embedder.
     pub async fn admit_rate(&self, caller: &Caller) -> Result<(), ApiError> {
         let k = &caller.key;
-        let now = crate::unix_now();
+        let now = self.clock.unix_secs();
         let reset = 60 - now % 60;
         if let Some(limit) = k.requests_per_minute {
             let n = self
@@ -330,26 +383,32 @@ impl Limiter {
         Ok(())
     }
 
-    /// Adds a finished request's tokens and cost to the key's counters.
-    pub async fn record(&self, caller: &Caller, tokens: u64, cost_pico: u128) {
+    /// Adds a finished request's tokens to the key's minute, and its real cost less what it
+    /// reserved to its spend. Synchronous for this process's counters, so the next request
+    /// sees them; Redis is written in the background.
+    pub fn settle(
+        &self,
+        caller: &Caller,
+        tokens: u64,
+        cost_pico: u128,
+        reservation: Option<Reservation>,
+    ) {
         let k = &caller.key;
-        let now = crate::unix_now();
         if k.tokens_per_minute.is_some() && tokens > 0 {
-            self.store
-                .incr(
-                    &self.minute_key("tok", &k.id, now),
-                    i64::try_from(tokens).unwrap_or(i64::MAX),
-                    Duration::from_secs(120),
-                )
-                .await;
+            self.store.add(
+                &self.minute_key("tok", &k.id, self.clock.unix_secs()),
+                i64::try_from(tokens).unwrap_or(i64::MAX),
+                Duration::from_secs(120),
+            );
         }
-        if let Some(b) = &k.budget {
-            if cost_pico > 0 {
-                let (key, ttl) = self.spend_key(&k.id, b.period, now);
-                self.store
-                    .incr(&key, i64::try_from(cost_pico).unwrap_or(i64::MAX), ttl)
-                    .await;
+        let cost = i64::try_from(cost_pico).unwrap_or(i64::MAX / 2);
+        match (reservation, &k.budget) {
+            (Some(r), _) => self.store.add(&r.key, cost - r.pico, r.ttl),
+            (None, Some(b)) if cost > 0 => {
+                let (key, ttl) = self.spend_key(&k.id, b.period, self.clock.unix_secs());
+                self.store.add(&key, cost, ttl);
             }
+            _ => {}
         }
     }
 }
@@ -413,5 +472,85 @@ mod tests {
         assert_eq!(l.get("a"), 5);
         assert_eq!(l.incr("b", 1, Duration::ZERO), 1);
         assert_eq!(l.get("b"), 0);
+    }
+
+    fn caller(budget_usd: f64, rpm: Option<u64>) -> Caller {
+        let yaml = format!(
+            "providers: {{ p: {{ base_url: \"http://127.0.0.1:1/v1\" }} }}\n\
+             models: {{ m: {{ provider: p }}, cheap: {{ provider: p }} }}\n\
+             keys:\n  k:\n    hash: \"sha256:{}\"\n    tenant: t\n    rate_limit: {{ requests_per_minute: {} }}\n    budget: {{ usd: {budget_usd}, period: day }}\n",
+            "ab".repeat(32),
+            rpm.map_or("null".to_owned(), |r| r.to_string()),
+        );
+        let cfg = sluice_config::load_str(&yaml, "t").unwrap();
+        Caller {
+            key: cfg.keys.values().next().unwrap().clone(),
+        }
+    }
+
+    fn limiter(clock: Clock) -> (Limiter, Arc<Metrics>) {
+        let m = Arc::new(Metrics::new().unwrap());
+        (
+            Limiter::new(&StateBackend::Memory, m.clone(), clock).unwrap(),
+            m,
+        )
+    }
+
+    const USD: u128 = 1_000_000_000_000;
+
+    /// Concurrent requests see each other's reservations: with a $1 budget and $0.40
+    /// estimates, three are admitted (0, 0.40 and 0.80 already reserved) and the fourth is
+    /// refused, so the overshoot is bounded by one estimate; settling at the real cost gives
+    /// the unused part back.
+    #[tokio::test(start_paused = true)]
+    async fn budget_reservations_bound_concurrent_overshoot() {
+        let (l, m) = limiter(Clock::starting_at(1_800_000_000));
+        let c = caller(1.0, None);
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let a = l.admit(&c, &m, 4 * USD / 10).await.unwrap();
+            assert!(a.downgrade_to.is_none());
+            held.push(a.reservation.unwrap());
+        }
+        let refused = l.admit(&c, &m, 4 * USD / 10).await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.body.error.code.as_deref(), Some("budget_exceeded"));
+        // The refused request's reservation was given back: 3 × 0.40 is reserved.
+        assert_eq!(l.spend_usd(&c).await, Some(1.2));
+        // Each costs 0.10 in the end.
+        for r in held {
+            l.settle(&c, 100, USD / 10, Some(r));
+        }
+        assert_eq!(l.spend_usd(&c).await, Some(0.3));
+        assert!(l.admit(&c, &m, 4 * USD / 10).await.is_ok());
+    }
+
+    /// Rate windows are UTC minutes and budgets UTC days, read from the injected clock.
+    #[tokio::test(start_paused = true)]
+    async fn windows_follow_the_clock() {
+        // 10 s before a minute boundary, and that minute is 23:59 UTC.
+        let midnight = 1_800_057_600; // 2027-01-16T00:00:00Z
+        let (l, m) = limiter(Clock::starting_at(midnight - 10));
+        let c = caller(1.0, Some(2));
+        assert!(l.admit(&c, &m, 0).await.is_ok());
+        assert!(l.admit(&c, &m, 0).await.is_ok());
+        let e = l.admit(&c, &m, 0).await.unwrap_err();
+        assert_eq!(e.body.error.code.as_deref(), Some("rate_limit_exceeded"));
+        assert_eq!(e.headers["retry-after"], "10");
+        l.settle(&c, 0, 2 * USD, None);
+        assert_eq!(
+            l.admit(&c, &m, 0)
+                .await
+                .unwrap_err()
+                .body
+                .error
+                .code
+                .as_deref(),
+            Some("rate_limit_exceeded")
+        );
+        tokio::time::advance(Duration::from_secs(10)).await;
+        // A new minute and a new day: the rate and the budget start again.
+        assert_eq!(l.spend_usd(&c).await, Some(0.0));
+        assert!(l.admit(&c, &m, 0).await.is_ok());
     }
 }

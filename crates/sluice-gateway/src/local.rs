@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -27,7 +29,7 @@ use tokio::sync::mpsc;
 
 use crate::error::ApiError;
 use crate::models::locate;
-use crate::routing::model_path;
+use sluice_router::embedding::model_path;
 
 /// A loaded local model and what the operator should know about it.
 pub struct LocalTarget {
@@ -269,6 +271,21 @@ impl LocalTarget {
             .template
             .render(&messages, true, None)
             .map_err(|e| bad_request(format!("{e}"), Some("messages"), None))?;
+        // No tokeniser turns more than MAX_BYTES_PER_TOKEN bytes of text into one token
+        // in practice, so a prompt beyond this many bytes cannot fit the context: refuse it
+        // before spending CPU on tokenising it.
+        let ctx = self.engine.info.context_window;
+        let byte_cap = ctx.saturating_mul(MAX_BYTES_PER_TOKEN);
+        if prompt.len() > byte_cap {
+            return Err(bad_request(
+                format!(
+                    "This model's maximum context length is {ctx} tokens. However, your messages are {} bytes, more than {ctx} tokens can hold. Please reduce the length of the messages.",
+                    prompt.len()
+                ),
+                Some("messages"),
+                Some("context_length_exceeded"),
+            ));
+        }
         let prompt_ids = self
             .engine
             .tokenizer
@@ -286,7 +303,6 @@ impl LocalTarget {
             })?
             .get_ids()
             .to_vec();
-        let ctx = self.engine.info.context_window;
         if prompt_ids.len() >= ctx {
             return Err(bad_request(
                 format!(
@@ -422,7 +438,7 @@ pub fn usage_of(out: &GenOutput) -> Usage {
 }
 
 /// Waits for a whole generation. `Err` when the model failed or shut down mid-way.
-pub async fn collect(mut rx: mpsc::UnboundedReceiver<Event>) -> Result<GenOutput, String> {
+pub async fn collect(mut rx: mpsc::Receiver<Event>) -> Result<GenOutput, String> {
     loop {
         match rx.recv().await {
             Some(Event::Text { .. }) => {}
@@ -460,7 +476,7 @@ pub struct LocalEnd {
 /// `on_end` runs exactly once, also when the client goes away (the stream is dropped, the
 /// model's receiver with it, and the scheduler frees the slot at its next step).
 pub struct LocalStream {
-    rx: mpsc::UnboundedReceiver<Event>,
+    rx: mpsc::Receiver<Event>,
     writer: ChunkWriter,
     prompt_tokens: u64,
     tokens: u64,
@@ -474,7 +490,7 @@ pub struct LocalStream {
 
 impl LocalStream {
     pub fn new(
-        rx: mpsc::UnboundedReceiver<Event>,
+        rx: mpsc::Receiver<Event>,
         writer: ChunkWriter,
         prompt_tokens: usize,
         on_end: impl FnOnce(LocalEnd) + Send + 'static,
@@ -586,6 +602,9 @@ impl Drop for LocalStream {
         self.end("client_gone");
     }
 }
+
+/// A generous bound on the text one token stands for (English averages about 4 bytes).
+pub const MAX_BYTES_PER_TOKEN: usize = 32;
 
 /// How long a client is told to wait before retrying a full local queue.
 pub const RETRY_AFTER: Duration = Duration::from_secs(1);

@@ -330,34 +330,44 @@ fn route(
         std::sync::Arc::new(sluice_telemetry::Metrics::new()?),
     );
     let rt = state::Runtime::build(cfg.clone(), None, &ctx)?;
+    if cfg.models.contains_key(&model) && !cfg.policies.contains_key(&model) {
+        println!("{model} is a model, not a policy: requests for it go to it directly");
+        return Ok(());
+    }
     let mut messages = Vec::new();
     if let Some(s) = system {
         messages.push(serde_json::json!({"role": "system", "content": s}));
     }
     messages.push(serde_json::json!({"role": "user", "content": prompt}));
     let body = serde_json::json!({"model": model, "messages": messages});
-    let req = sluice_api::ChatCompletionRequest::from_slice(body.to_string().as_bytes())?;
-    let Some(route) = sluice_gateway::policy::resolve(&cfg, &model) else {
-        anyhow::bail!("no policy or model named '{model}' in {}", source.name());
-    };
-    let Some(compiled) = rt
-        .policies
-        .get(route.label)
-        .filter(|_| route.policy.is_some())
-    else {
-        println!("{model} is a model, not a policy: requests for it go to it directly");
-        return Ok(());
-    };
-    let mut headers = http::HeaderMap::new();
+    let mut req = http::Request::post("/v1/route")
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from(body.to_string()))?;
     if let Some(t) = target_header {
-        headers.insert(routing::TARGET_HEADER, http::HeaderValue::from_str(&t)?);
+        req.headers_mut()
+            .insert(routing::TARGET_HEADER, http::HeaderValue::from_str(&t)?);
     }
-    let feats = routing::features(&req, &headers, cfg.router.as_ref().map(|r| &r.embedder));
+    // The operator at the console: no key, no limits on what may be asked.
+    req.extensions_mut()
+        .insert(sluice_gateway::layers::auth::Who(None));
     let tokio_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let routed = tokio_rt.block_on(routing::decide(compiled, rt.router.as_deref(), &feats));
-    let v = routing::explain(route.label, compiled, &cfg, &routed, &feats.text);
+    // The same layers and code as `POST /v1/route`, in process.
+    let v: serde_json::Value = tokio_rt.block_on(async {
+        let app = state::AppState::new(rt, source.clone(), ctx)?;
+        let resp = tower::ServiceExt::oneshot(sluice_gateway::stack::router(app), req).await?;
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes)?;
+        if !status.is_success() {
+            anyhow::bail!(
+                "{}",
+                v["error"]["message"].as_str().unwrap_or("routing failed")
+            );
+        }
+        anyhow::Ok(v)
+    })?;
     if json {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use hf_hub::api::tokio::ApiBuilder;
 use sluice_config::Config;
 
-use crate::routing::model_path;
+use sluice_router::embedding::model_path;
 
 /// One model folder the config needs.
 #[derive(Debug, Clone)]

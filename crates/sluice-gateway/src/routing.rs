@@ -391,6 +391,50 @@ pub fn features(
     }
 }
 
+/// Metrics for one routing decision.
+pub fn record_decision(
+    state: &crate::state::AppState,
+    policy: &str,
+    routed: &Routed,
+    router: Option<&RouterRuntime>,
+) {
+    let m = &state.metrics;
+    if let sluice_router::policy::Decision::Route {
+        target,
+        basis,
+        score,
+        ..
+    } = &routed.decision
+    {
+        m.router_decisions
+            .with_label_values(&[policy, target, basis.as_str()])
+            .inc();
+        if let Some(s) = score {
+            let head = if matches!(basis, sluice_router::policy::Basis::Learned) {
+                "learned"
+            } else {
+                "semantic"
+            };
+            m.router_score
+                .with_label_values(&[policy, head])
+                .observe(f64::from(*s));
+        }
+    } else {
+        m.router_decisions
+            .with_label_values(&[policy, "none", "overflow"])
+            .inc();
+    }
+    if routed.overflowed {
+        m.router_overflow.with_label_values(&[policy]).inc();
+    }
+    m.router_decision_duration
+        .with_label_values(&[policy])
+        .observe(routed.elapsed.as_secs_f64());
+    if let Some(r) = router {
+        m.router_queue_depth.set(r.embedder.queue_len() as i64);
+    }
+}
+
 /// A decision with what it took to reach it.
 pub struct Routed {
     pub decision: Decision,

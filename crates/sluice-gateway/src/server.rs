@@ -60,7 +60,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         }
         tracing::info!(%addr, "metrics listening");
         // Served until the process exits, so the drain itself can be watched.
-        let app = crate::app::metrics_router(state.clone());
+        let app = crate::stack::metrics_router(state.clone());
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "metrics listener stopped");
@@ -78,7 +78,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     });
 
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, crate::app::router(state.clone()))
+    let server = axum::serve(listener, crate::stack::router(state.clone()))
         .with_graceful_shutdown(async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
         })

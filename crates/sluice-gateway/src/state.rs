@@ -12,6 +12,7 @@ use sluice_upstream::Provider;
 
 use crate::auth::KeyRing;
 use crate::breaker::Breakers;
+use crate::clock::Clock;
 use crate::limits::Limiter;
 use crate::local::LocalTarget;
 use crate::routing::{self, CompiledPolicy, LoadedHead, RouterRuntime};
@@ -144,6 +145,10 @@ pub struct AppState {
     /// does not reset spend.
     pub limiter: Arc<Limiter>,
     pub breakers: Breakers,
+    /// Wall-clock seconds for rate windows and budget periods (moved by tests).
+    pub clock: Clock,
+    /// Bounds the abandoned streams drained at once (`server.max_drain_tasks`).
+    pub drain_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -152,9 +157,26 @@ impl AppState {
         source: Source,
         build: BuildContext,
     ) -> anyhow::Result<Arc<AppState>> {
-        let limiter = Arc::new(Limiter::new(&runtime.config.state, build.metrics.clone())?);
+        AppState::with_clock(runtime, source, build, Clock::System)
+    }
+
+    /// As [`AppState::new`], reading wall-clock time from `clock`.
+    pub fn with_clock(
+        runtime: Runtime,
+        source: Source,
+        build: BuildContext,
+        clock: Clock,
+    ) -> anyhow::Result<Arc<AppState>> {
+        let limiter = Arc::new(Limiter::new(
+            &runtime.config.state,
+            build.metrics.clone(),
+            clock,
+        )?);
+        let drains = runtime.config.server.max_drain_tasks;
         Ok(Arc::new(AppState {
             limiter,
+            clock,
+            drain_slots: Arc::new(tokio::sync::Semaphore::new(drains)),
             breakers: Breakers::default(),
             runtime: ArcSwap::from_pointee(runtime),
             metrics: build.metrics.clone(),

@@ -113,13 +113,13 @@ pub struct EngineStats {
 
 /// What a sequence's generated text goes out through: a `Text` event carrying the
 /// completion tokens so far; `false` once the receiver is gone (the request is cancelled).
-fn text_sender(
-    events: &mpsc::UnboundedSender<Event>,
-    tokens: usize,
-) -> impl FnMut(&str) -> bool + '_ {
+/// The channel holds one event per token the request may generate and two more, so a
+/// sequence never outgrows it; were it full all the same, the sequence is stopped rather
+/// than the worker blocked.
+fn text_sender(events: &mpsc::Sender<Event>, tokens: usize) -> impl FnMut(&str) -> bool + '_ {
     move |text: &str| {
         events
-            .send(Event::Text {
+            .try_send(Event::Text {
                 text: text.to_owned(),
                 tokens,
             })
@@ -127,9 +127,15 @@ fn text_sender(
     }
 }
 
+/// Events one request can produce: a text piece per generated token, a final flush of the
+/// detokeniser, and `Done` or `Failed`.
+pub fn event_capacity(max_tokens: usize) -> usize {
+    max_tokens.saturating_add(3)
+}
+
 struct Job {
     req: GenRequest,
-    events: mpsc::UnboundedSender<Event>,
+    events: mpsc::Sender<Event>,
     submitted: std::time::Instant,
 }
 
@@ -181,7 +187,7 @@ impl Engine {
 
     /// Queues a request; events (text pieces, then `Done`) arrive on the receiver. Dropping
     /// the receiver cancels the request at the next step.
-    pub fn submit(&self, req: GenRequest) -> Result<mpsc::UnboundedReceiver<Event>, SubmitError> {
+    pub fn submit(&self, req: GenRequest) -> Result<mpsc::Receiver<Event>, SubmitError> {
         let needed = req.prompt_ids.len() + req.max_tokens.min(self.info.context_window);
         if needed > self.opts.kv_budget_tokens {
             return Err(SubmitError::TooLarge {
@@ -189,7 +195,8 @@ impl Engine {
                 budget: self.opts.kv_budget_tokens,
             });
         }
-        let (events, rx) = mpsc::unbounded_channel();
+        let cap = event_capacity(req.max_tokens.min(self.info.context_window));
+        let (events, rx) = mpsc::channel(cap);
         let job = Job {
             req,
             events,
@@ -205,7 +212,7 @@ impl Engine {
 
 struct Row {
     seq: SeqState,
-    events: mpsc::UnboundedSender<Event>,
+    events: mpsc::Sender<Event>,
     /// KV columns that hold real tokens (the rightmost ones).
     valid: usize,
     reserved: usize,
@@ -307,7 +314,7 @@ impl Worker {
         let mut seq = match SeqState::new(&job.req, &self.g.info, self.g.byte_table.clone()) {
             Ok(s) => s,
             Err(e) => {
-                let _ = job.events.send(Event::Failed(e));
+                let _ = job.events.try_send(Event::Failed(e));
                 return Ok(None);
             }
         };
@@ -370,7 +377,7 @@ impl Worker {
             let tokens = seq.generated_len();
             let mut emit = text_sender(&events, tokens);
             let out = seq.finish(reason, &self.g.tokenizer, &mut emit)?;
-            let _ = events.send(Event::Done(out));
+            let _ = events.try_send(Event::Done(out));
             return Ok(None);
         }
         self.reserved += need;
@@ -529,10 +536,10 @@ impl Worker {
                 let mut emit = text_sender(&events, tokens);
                 match row.seq.finish(reason, &self.g.tokenizer, &mut emit) {
                     Ok(out) => {
-                        let _ = events.send(Event::Done(out));
+                        let _ = events.try_send(Event::Done(out));
                     }
                     Err(e) => {
-                        let _ = events.send(Event::Failed(e));
+                        let _ = events.try_send(Event::Failed(e));
                     }
                 }
             }

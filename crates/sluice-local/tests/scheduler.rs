@@ -39,7 +39,7 @@ fn request(g: &Generator, i: usize, max_tokens: usize) -> GenRequest {
     }
 }
 
-async fn collect(mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>) -> (String, GenOutput) {
+async fn collect(mut rx: tokio::sync::mpsc::Receiver<Event>) -> (String, GenOutput) {
     let mut text = String::new();
     while let Some(ev) = rx.recv().await {
         match ev {

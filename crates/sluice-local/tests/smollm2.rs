@@ -93,7 +93,7 @@ fn engine(dir: &std::path::Path, variant: &str, max_batch: usize, prefix_bytes: 
     .unwrap()
 }
 
-async fn collect(mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>) -> GenOutput {
+async fn collect(mut rx: tokio::sync::mpsc::Receiver<Event>) -> GenOutput {
     let mut streamed = String::new();
     loop {
         match rx.recv().await.expect("engine event") {

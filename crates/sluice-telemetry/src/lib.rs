@@ -77,6 +77,9 @@ pub struct Metrics {
     pub auth_failures: IntCounterVec,
     /// Requests shed by admission (503 `overloaded`): the gateway was at `max_concurrency`.
     pub load_shed: prometheus::IntCounter,
+    /// Streams whose client left before the end: drained for their usage, or cancelled
+    /// (tokens estimated) because `server.max_drain_tasks` drains were already running.
+    pub stream_drains: IntCounterVec,
     /// Requests by tenant (from config) and what the limits made of them.
     pub tenant_requests: IntCounterVec,
     pub tenant_tokens: IntCounterVec,
@@ -327,6 +330,13 @@ impl Metrics {
             "sluice_load_shed_total",
             "Requests answered 503 overloaded because the gateway was at server.max_concurrency for longer than server.max_queue_wait",
         )?;
+        let stream_drains = IntCounterVec::new(
+            Opts::new(
+                "sluice_stream_drains_total",
+                "Abandoned upstream streams by fate: drained (read to the end for their usage) or cancelled (all server.max_drain_tasks slots busy; tokens estimated)",
+            ),
+            &["outcome"],
+        )?;
         let auth_failures = IntCounterVec::new(
             Opts::new(
                 "sluice_auth_failures_total",
@@ -408,6 +418,7 @@ impl Metrics {
         reg(&registry, &mut families, local_rejected.clone())?;
         reg(&registry, &mut families, local_time_to_first_token.clone())?;
         reg(&registry, &mut families, load_shed.clone())?;
+        reg(&registry, &mut families, stream_drains.clone())?;
         reg(&registry, &mut families, local_prompt_tokens.clone())?;
         reg(&registry, &mut families, local_prefix_reused_tokens.clone())?;
         reg(&registry, &mut families, local_prefix_lookups.clone())?;
@@ -465,6 +476,7 @@ impl Metrics {
             local_rejected,
             local_time_to_first_token,
             load_shed,
+            stream_drains,
             local_prompt_tokens,
             local_prefix_reused_tokens,
             local_prefix_lookups,

@@ -16,7 +16,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, Stream};
@@ -24,7 +24,9 @@ use futures_util::StreamExt;
 use sluice_api::chat::ResponseProbe;
 use sluice_api::sse::{frame_data, SseScanner};
 use sluice_api::{ErrorBody, Usage};
-use tokio::time::Sleep;
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, Sleep};
 
 /// How a relayed stream ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +54,19 @@ pub struct StreamSummary {
     pub bytes: u64,
     /// When the first byte was handed to the client.
     pub first_byte_at: Option<Instant>,
+    /// What happened to the rest of the stream when the client left before its end.
+    pub drain: Drain,
+}
+
+/// The fate of an abandoned stream's remainder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drain {
+    /// The client did not leave early, or the provider cancels abandoned streams.
+    NotNeeded,
+    /// Read to its end in the background: the usage is the upstream's own.
+    Drained,
+    /// Every drain slot was taken: cancelled, so its tokens are estimated.
+    Cancelled,
 }
 
 type OnEnd = Box<dyn FnOnce(StreamSummary) + Send>;
@@ -70,6 +85,10 @@ pub struct Relay {
     drain_on_disconnect: bool,
     /// This relay is such a drain: its client is already gone.
     draining: bool,
+    /// Bounds the drains running at once; `None` leaves them unbounded.
+    drain_slots: Option<Arc<Semaphore>>,
+    /// A drain holds its slot until it ends.
+    _slot: Option<OwnedSemaphorePermit>,
 }
 
 impl Relay {
@@ -96,13 +115,25 @@ impl Relay {
                 content_bytes: 0,
                 bytes: 0,
                 first_byte_at: None,
+                drain: Drain::NotNeeded,
             },
             on_end: Some(Box::new(on_end)),
             done: false,
             strip_usage,
             drain_on_disconnect,
             draining: false,
+            drain_slots: None,
+            _slot: None,
         }
+    }
+
+    /// At most as many abandoned streams as `slots` has permits are drained at once; the
+    /// others are cancelled (and their summary says so), so a wave of clients leaving
+    /// cannot pile up background reads.
+    #[must_use]
+    pub fn with_drain_slots(mut self, slots: Arc<Semaphore>) -> Relay {
+        self.drain_slots = Some(slots);
+        self
     }
 
     /// Watches one upstream chunk and returns what the client gets: the same bytes, or in
@@ -236,31 +267,45 @@ impl Drop for Relay {
         let Some(on_end) = self.on_end.take() else {
             return;
         };
-        let handle = tokio::runtime::Handle::try_current();
-        match handle {
+        let wants_drain = self.drain_on_disconnect && !self.draining && !self.done;
+        let handle = tokio::runtime::Handle::try_current()
+            .ok()
+            .filter(|_| wants_drain);
+        let slot = match (&handle, &self.drain_slots) {
+            (Some(_), Some(slots)) => slots.clone().try_acquire_owned().map(Some).map_err(|_| ()),
+            _ => Ok(None),
+        };
+        match (handle, slot) {
             // The client went away mid-stream: read the upstream to its end in the
             // background, so the usage block (and so the exact cost) still arrives.
-            Ok(handle) if self.drain_on_disconnect && !self.draining && !self.done => {
+            (Some(handle), Ok(slot)) => {
+                let mut summary = self.summary.clone();
+                summary.drain = Drain::Drained;
                 let drain = Relay {
                     first: None,
                     rest: std::mem::replace(&mut self.rest, futures_util::stream::empty().boxed()),
                     idle_timeout: self.idle_timeout,
                     idle: Box::pin(tokio::time::sleep(self.idle_timeout)),
                     scanner: std::mem::take(&mut self.scanner),
-                    summary: self.summary.clone(),
+                    summary,
                     on_end: Some(on_end),
                     done: false,
                     strip_usage: false,
                     drain_on_disconnect: false,
                     draining: true,
+                    drain_slots: None,
+                    _slot: slot,
                 };
                 handle.spawn(async move {
                     let mut drain = drain;
                     while drain.next().await.is_some() {}
                 });
             }
-            _ => {
+            (handle, slot) => {
                 self.summary.end = StreamEnd::ClientGone;
+                if handle.is_some() && slot.is_err() {
+                    self.summary.drain = Drain::Cancelled;
+                }
                 on_end(self.summary.clone());
             }
         }
@@ -281,5 +326,69 @@ mod tests {
             br#"{"a":1,"b":{"c":2}}"#.to_vec()
         );
         assert_eq!(remove_all(b"abc", b"zz"), b"abc".to_vec());
+    }
+
+    fn relay(
+        drain: bool,
+        idle: Duration,
+    ) -> (Relay, tokio::sync::mpsc::UnboundedReceiver<StreamSummary>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let r = Relay::new(
+            Bytes::from_static(b"data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n"),
+            futures_util::stream::pending().boxed(),
+            idle,
+            false,
+            drain,
+            move |s| {
+                let _ = tx.send(s);
+            },
+        );
+        (r, rx)
+    }
+
+    /// An upstream that goes silent gets the idle timeout exactly, on paused time.
+    #[tokio::test(start_paused = true)]
+    async fn silence_ends_the_stream_at_the_idle_timeout() {
+        let idle = Duration::from_secs(5);
+        let (mut r, mut ends) = relay(false, idle);
+        let started = Instant::now();
+        assert!(r.next().await.is_some(), "the first chunk");
+        let err = r.next().await.unwrap().unwrap();
+        assert_eq!(started.elapsed(), idle);
+        assert!(std::str::from_utf8(&err)
+            .unwrap()
+            .contains("stream_interrupted"));
+        assert!(r.next().await.is_none());
+        let s = ends.recv().await.unwrap();
+        assert_eq!(s.end, StreamEnd::IdleTimeout);
+        assert_eq!(s.content_bytes, 2);
+    }
+
+    /// With one drain slot, the first abandoned stream is drained and the second cancelled
+    /// at once; the slot is free again when the drain ends.
+    #[tokio::test(start_paused = true)]
+    async fn drains_are_bounded_by_their_slots() {
+        let slots = Arc::new(Semaphore::new(1));
+        let idle = Duration::from_secs(5);
+        let (a, mut a_end) = relay(true, idle);
+        let (b, mut b_end) = relay(true, idle);
+        let (mut a, mut b) = (
+            a.with_drain_slots(slots.clone()),
+            b.with_drain_slots(slots.clone()),
+        );
+        a.next().await.unwrap().unwrap();
+        b.next().await.unwrap().unwrap();
+        drop(a);
+        drop(b);
+        let cancelled = b_end.recv().await.unwrap();
+        assert_eq!(cancelled.drain, Drain::Cancelled);
+        assert_eq!(cancelled.end, StreamEnd::ClientGone);
+        assert_eq!(slots.available_permits(), 0, "the drain holds the slot");
+        // The drain reads until the upstream ends (here: its idle timeout).
+        let drained = a_end.recv().await.unwrap();
+        assert_eq!(drained.drain, Drain::Drained);
+        assert_eq!(drained.end, StreamEnd::ClientGone);
+        tokio::task::yield_now().await;
+        assert_eq!(slots.available_permits(), 1);
     }
 }

@@ -44,6 +44,20 @@ impl AdmissionLayer {
     }
 }
 
+impl AdmissionLayer {
+    /// The gateway's admission: `server.max_concurrency` slots, `server.max_queue_wait`,
+    /// shed requests counted in `sluice_load_shed_total`.
+    pub fn for_state(state: &crate::state::AppState) -> Self {
+        let server = &state.runtime.load().config.server;
+        let shed = state.metrics.load_shed.clone();
+        AdmissionLayer::new(
+            server.max_concurrency,
+            server.max_queue_wait,
+            Some(Arc::new(move || shed.inc())),
+        )
+    }
+}
+
 impl<S> Layer<S> for AdmissionLayer {
     type Service = Admission<S>;
 
