@@ -459,23 +459,19 @@ fn relay(entry: Entry, up: UpstreamResponse, served: &Served<'_>, strip_usage: b
                         StreamEnd::IdleTimeout => "stream_timeout",
                         StreamEnd::ClientGone => "client_gone",
                     };
-                    match summary.drain {
-                        Drain::NotNeeded => {}
-                        Drain::Drained => state
-                            .metrics
-                            .stream_drains
-                            .with_label_values(&["drained"])
-                            .inc(),
-                        Drain::Cancelled => state
-                            .metrics
-                            .stream_drains
-                            .with_label_values(&["cancelled"])
-                            .inc(),
-                    }
                     if let Some(first) = summary.first_byte_at {
                         entry.first_token(first);
                     }
                     entry.finish(status, outcome, summary.usage, Some(summary.content_bytes));
+                    // After the request is recorded, so that a drain counted is a drain settled.
+                    let fate = match summary.drain {
+                        Drain::NotNeeded => None,
+                        Drain::Drained => Some("drained"),
+                        Drain::Cancelled => Some("cancelled"),
+                    };
+                    if let Some(fate) = fate {
+                        state.metrics.stream_drains.with_label_values(&[fate]).inc();
+                    }
                 },
             )
             .with_drain_slots(slots);

@@ -610,3 +610,57 @@ async fn client_gone_before_a_non_streaming_answer_is_still_metered_once() {
         assert_eq!(metric_value(&gw, &series).await, Some(n as f64), "{kind}");
     }
 }
+
+/// Drains are bounded: with `max_drain_tasks: 1`, a second stream abandoned while the first
+/// is still being drained is cancelled at once, its tokens estimated, and both counted.
+#[tokio::test]
+async fn drains_beyond_max_drain_tasks_are_cancelled_and_estimated() {
+    let (a, b) = (MockUpstream::start().await, MockUpstream::start().await);
+    let yaml = two_mock_yaml(&a, &b, "").replace(
+        "shutdown_grace: 10s }",
+        "shutdown_grace: 10s, max_drain_tasks: 1 }",
+    );
+    let gw = start(&yaml).await;
+    let abandon = || async {
+        let mut body = chat_body("auto", "long");
+        body["stream"] = json!(true);
+        // 40 words 100 ms apart: the first drain outlasts the second request by far.
+        body["mock"] = json!({"chunk_delay_ms": 100, "words": 40});
+        let mut resp = client()
+            .post(gw.url("/v1/chat/completions"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        resp.chunk().await.unwrap();
+        drop(resp);
+    };
+    abandon().await;
+    abandon().await;
+    wait_until("the cancelled stream's disconnect", || a.disconnects() == 1).await;
+    assert_eq!(
+        await_metric(&gw, r#"sluice_stream_drains_total{outcome="cancelled"}"#).await,
+        Some(1.0)
+    );
+    wait_until("the drained stream to complete", || {
+        a.completed_streams() == 1
+    })
+    .await;
+    assert_eq!(
+        await_metric(&gw, r#"sluice_stream_drains_total{outcome="drained"}"#).await,
+        Some(1.0)
+    );
+    assert_eq!(
+        metric_value(&gw, r#"sluice_usage_estimated_total{model="small"}"#).await,
+        Some(1.0),
+        "only the cancelled one is estimated"
+    );
+    assert_eq!(
+        await_metric(
+            &gw,
+            r#"sluice_requests_total{policy="auto",route="small",status="2xx"}"#
+        )
+        .await,
+        Some(2.0)
+    );
+}

@@ -128,6 +128,10 @@ fn shed() -> Response {
     );
     e.headers
         .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    // The request's body was never read: closing the connection spares reading it (a shed
+    // request must cost nothing), where keeping the connection alive would drain it first.
+    e.headers
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     e.into_response()
 }
 
