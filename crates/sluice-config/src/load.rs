@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::check::Config;
 use crate::error::{ConfigError, ConfigErrors};
-use crate::typed::Config;
 
 /// `config/default.yaml`, built into the binary so `sluice serve` runs with no file at all.
 pub const DEFAULT_YAML: &str = include_str!("../../../config/default.yaml");

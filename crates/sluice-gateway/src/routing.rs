@@ -222,19 +222,16 @@ fn compile(
         images: weak.supports.images,
         json_schema: weak.supports.json_schema,
     };
+    // Compiled once, when the config was checked; cloning a `Regex` shares it.
     let patterns = p
         .rules
         .patterns
         .iter()
-        .map(|(re, target)| {
-            regex::Regex::new(re)
-                .map(|regex| Pattern {
-                    regex,
-                    target: target.clone(),
-                })
-                .map_err(|e| anyhow::anyhow!("policies.{}.rules: {e}", p.name))
+        .map(|rule| Pattern {
+            regex: rule.regex.regex().clone(),
+            target: rule.target.clone(),
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect();
     let mut head = None;
     let mut semantic = Vec::new();
     let mut aggregate = heads::Aggregate::Max;

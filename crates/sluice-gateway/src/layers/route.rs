@@ -118,7 +118,10 @@ pub async fn layer(State(state): State<Arc<AppState>>, mut req: Request, next: N
         let embed_cfg = config.router.as_ref().map(|r| &r.embedder);
         let feats = routing::features(&chat, req.headers(), embed_cfg);
         let routed = routing::decide(compiled, runtime.router.as_deref(), &feats).await;
-        routing::record_decision(&state, route.label, &routed, runtime.router.as_deref());
+        // Counted for requests that are then served (chat), not for explanations.
+        if meter.is_some() {
+            routing::record_decision(&state, route.label, &routed, runtime.router.as_deref());
+        }
         match &routed.decision {
             Decided::Reject { reason } => {
                 decided.rejected = true;

@@ -1,0 +1,410 @@
+//! `policies:` — the model names clients ask for and how each one picks a target: a
+//! strategy (static, a learned head's score, or semantic routes), deterministic rules
+//! checked first, and the fallback chain.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+
+use super::models::ModelConfig;
+use super::router::RouterConfig;
+use super::Word;
+use crate::check::one_of;
+use crate::error::ConfigError;
+
+/// `policies.<name>:` — a model name clients ask for (`auto`, or a real model's own name)
+/// and where its requests go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// How the target is chosen: `static` (always `target`), `learned` (a router head's
+    /// score `>= threshold` sends the request to `strong`, otherwise `target`), or `semantic`
+    /// (the most similar of `routes`, otherwise `target`). `strategy: learned`
+    #[serde(default)]
+    pub strategy: Word<StrategyKind>,
+    /// The default model: the static target, the weak model of `learned`, the no-match
+    /// model of `semantic`. `target: local-small`
+    pub target: String,
+    /// Where requests go that `target` should not or cannot serve: a high learned score,
+    /// features `target` lacks, prompts beyond its context window, router overflow.
+    /// `strong: gpt-4o`
+    #[serde(default)]
+    pub strong: Option<String>,
+    /// `learned`: scores at or above this go to `strong`. `threshold: 0.42`
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    /// `learned`: which `router.heads` entry scores requests. `head: default`
+    #[serde(default)]
+    pub head: Option<String>,
+    /// `semantic`: how similarity to a route's examples is summarised: `max` (closest
+    /// example) or `centroid`. `aggregate: max`
+    #[serde(default)]
+    pub aggregate: Option<Word<Aggregate>>,
+    /// `semantic`: routes defined by example utterances.
+    #[serde(default)]
+    pub routes: Vec<RawSemanticRoute>,
+    /// Deterministic overrides, checked before any model runs.
+    #[serde(default)]
+    pub rules: RawRules,
+    /// When the router's queue is full: `strong` (send there unscored) or `reject` (503).
+    /// `overflow: strong`
+    #[serde(default)]
+    pub overflow: Word<Overflow>,
+    /// Tried in order when the target fails (connect error, timeout, 429 or 5xx after
+    /// retries). `fallbacks: [gpt-4o]`
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
+    /// The model whose price the savings figures compare against. `baseline: gpt-4o`
+    #[serde(default)]
+    pub baseline: Option<String>,
+}
+
+/// `policies.<name>.strategy`; the typed [`Strategy`] carries each one's settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StrategyKind {
+    #[default]
+    Static,
+    Learned,
+    Semantic,
+}
+
+/// `policies.<name>.routes[i]` — a semantic route.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSemanticRoute {
+    /// Shown in reasons and `/v1/route`. `name: code`
+    pub name: String,
+    /// The model matching requests go to. `target: gpt-4o`
+    pub target: String,
+    /// Cosine similarity needed to match. `threshold: 0.55`
+    #[serde(default = "default_semantic_threshold")]
+    pub threshold: f64,
+    /// Example utterances; editing them and saving the file re-embeds them live.
+    pub examples: Vec<String>,
+}
+
+fn default_semantic_threshold() -> f64 {
+    0.5
+}
+
+/// `policies.<name>.rules`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRules {
+    /// Models a client may force with the `x-sluice-target` header. `header_override: [gpt-4o]`
+    #[serde(default)]
+    pub header_override: Vec<String>,
+    /// Regex matches on the routed text, checked in order. `patterns: [{regex: "(?i)\\bprove\\b", target: gpt-4o}]`
+    #[serde(default)]
+    pub patterns: Vec<RawPattern>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPattern {
+    pub regex: String,
+    pub target: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Strategy {
+    /// Always the target, then the fallbacks in order.
+    Static,
+    /// A learned head's score `>= threshold` sends the request to `strong`.
+    Learned { threshold: f64, head: String },
+    /// The most similar route above its threshold, else `target`.
+    Semantic {
+        aggregate: Aggregate,
+        routes: Vec<SemanticRouteConfig>,
+    },
+}
+
+impl Strategy {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Strategy::Static => "static",
+            Strategy::Learned { .. } => "learned",
+            Strategy::Semantic { .. } => "semantic",
+        }
+    }
+}
+
+/// `policies.<name>.aggregate`
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregate {
+    /// Similarity to the closest example.
+    #[default]
+    Max,
+    /// Similarity to the mean of the examples.
+    Centroid,
+}
+
+/// `policies.<name>.overflow`
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overflow {
+    /// Send the request to `strong`, unscored.
+    #[default]
+    Strong,
+    /// Refuse it with 503.
+    Reject,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SemanticRouteConfig {
+    pub name: String,
+    pub target: String,
+    pub threshold: f64,
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rules {
+    pub header_override: Vec<String>,
+    /// Checked in order against the routed text.
+    pub patterns: Vec<PatternRule>,
+}
+
+/// `rules.patterns[i]`: text matching `regex` goes to `target`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternRule {
+    pub regex: CompiledRegex,
+    pub target: String,
+}
+
+/// A rule's regex, compiled once when the config is checked and used as is by the router.
+/// Compared and printed by its source text, so a reload that leaves the patterns alone
+/// sees an equal config.
+#[derive(Clone)]
+pub struct CompiledRegex(regex::Regex);
+
+impl CompiledRegex {
+    pub fn new(source: &str) -> Result<Self, regex::Error> {
+        regex::Regex::new(source).map(CompiledRegex)
+    }
+
+    /// The pattern as written in the config.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn regex(&self) -> &regex::Regex {
+        &self.0
+    }
+}
+
+impl PartialEq for CompiledRegex {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for CompiledRegex {}
+
+impl fmt::Debug for CompiledRegex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyConfig {
+    pub name: String,
+    pub strategy: Strategy,
+    pub target: String,
+    pub strong: Option<String>,
+    pub fallbacks: Vec<String>,
+    pub baseline: Option<String>,
+    pub rules: Rules,
+    pub overflow: Overflow,
+}
+
+impl PolicyConfig {
+    /// Target first, then fallbacks: the order in which a request tries models.
+    pub fn chain(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.target.as_str()).chain(self.fallbacks.iter().map(String::as_str))
+    }
+
+    /// Every model this policy sends requests to by its own decision: target, strong,
+    /// fallbacks, semantic routes and pattern rules. Not the `header_override` list, which
+    /// a client picks from.
+    pub fn own_targets(&self) -> impl Iterator<Item = &str> {
+        let routes: &[SemanticRouteConfig] = match &self.strategy {
+            Strategy::Semantic { routes, .. } => routes,
+            _ => &[],
+        };
+        self.chain()
+            .chain(self.strong.as_deref())
+            .chain(routes.iter().map(|r| r.target.as_str()))
+            .chain(self.rules.patterns.iter().map(|p| p.target.as_str()))
+    }
+}
+
+/// Checks one policy against the checked models and router: every model it names exists,
+/// its strategy has what it needs, its rules' regexes compile.
+pub(crate) fn check_policy(
+    name: &str,
+    p: RawPolicy,
+    path: &str,
+    models: &BTreeMap<String, ModelConfig>,
+    router: Option<&RouterConfig>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<PolicyConfig> {
+    let before = errors.len();
+    let check_model = |field: String, model: &str, errors: &mut Vec<ConfigError>| {
+        if !models.contains_key(model) {
+            errors.push(ConfigError::new(
+                field,
+                format!("unknown model '{model}'{}", one_of(models.keys())),
+            ));
+        }
+    };
+    check_model(format!("{path}.target"), &p.target, errors);
+    if let Some(s) = &p.strong {
+        check_model(format!("{path}.strong"), s, errors);
+    }
+    for (i, f) in p.fallbacks.iter().enumerate() {
+        check_model(format!("{path}.fallbacks[{i}]"), f, errors);
+    }
+    if let Some(b) = &p.baseline {
+        check_model(format!("{path}.baseline"), b, errors);
+    }
+    let mut seen = vec![p.target.as_str()];
+    for (i, f) in p.fallbacks.iter().enumerate() {
+        if seen.contains(&f.as_str()) {
+            errors.push(ConfigError::new(
+                format!("{path}.fallbacks[{i}]"),
+                format!("'{f}' already appears earlier in the chain"),
+            ));
+        }
+        seen.push(f);
+    }
+    for (i, t) in p.rules.header_override.iter().enumerate() {
+        check_model(format!("{path}.rules.header_override[{i}]"), t, errors);
+    }
+    let mut patterns = Vec::new();
+    for (i, pat) in p.rules.patterns.into_iter().enumerate() {
+        let regex = CompiledRegex::new(&pat.regex).map_err(|e| {
+            errors.push(ConfigError::new(
+                format!("{path}.rules.patterns[{i}].regex"),
+                format!("invalid regex: {e}"),
+            ));
+        });
+        check_model(
+            format!("{path}.rules.patterns[{i}].target"),
+            &pat.target,
+            errors,
+        );
+        if let Ok(regex) = regex {
+            patterns.push(PatternRule {
+                regex,
+                target: pat.target,
+            });
+        }
+    }
+    let overflow = p
+        .overflow
+        .check(format!("{path}.overflow"), errors)
+        .unwrap_or_default();
+    let needs_router = |errors: &mut Vec<ConfigError>| {
+        if router.is_none() {
+            errors.push(ConfigError::new(
+                format!("{path}.strategy"),
+                "needs a `router` section with an embedder (router.embedder.model)",
+            ));
+        }
+    };
+    let kind = p
+        .strategy
+        .check(format!("{path}.strategy"), errors)
+        .unwrap_or_default();
+    let strategy = match kind {
+        StrategyKind::Static => Strategy::Static,
+        StrategyKind::Learned => {
+            needs_router(errors);
+            if p.strong.is_none() {
+                errors.push(ConfigError::new(
+                    format!("{path}.strong"),
+                    "a learned policy needs a strong model",
+                ));
+            }
+            let threshold = p.threshold.unwrap_or(f64::NAN);
+            if !(0.0..=1.0).contains(&threshold) {
+                errors.push(ConfigError::new(
+                    format!("{path}.threshold"),
+                    "a learned policy needs a threshold between 0 and 1",
+                ));
+            }
+            let head = p.head.unwrap_or_else(|| "default".into());
+            if let Some(r) = router {
+                if !r.heads.contains_key(&head) {
+                    errors.push(ConfigError::new(
+                        format!("{path}.head"),
+                        format!("unknown head '{head}'{}", one_of(r.heads.keys())),
+                    ));
+                }
+            }
+            Strategy::Learned { threshold, head }
+        }
+        StrategyKind::Semantic => {
+            needs_router(errors);
+            let aggregate = p
+                .aggregate
+                .unwrap_or_default()
+                .check(format!("{path}.aggregate"), errors)
+                .unwrap_or_default();
+            if p.routes.is_empty() {
+                errors.push(ConfigError::new(
+                    format!("{path}.routes"),
+                    "a semantic policy needs at least one route",
+                ));
+            }
+            let mut routes = Vec::new();
+            for (i, r) in p.routes.into_iter().enumerate() {
+                let rp = format!("{path}.routes[{i}]");
+                check_model(format!("{rp}.target"), &r.target, errors);
+                if r.examples.iter().all(|e| e.trim().is_empty()) {
+                    errors.push(ConfigError::new(
+                        format!("{rp}.examples"),
+                        "needs at least one non-empty example",
+                    ));
+                }
+                if !(-1.0..=1.0).contains(&r.threshold) {
+                    errors.push(ConfigError::new(
+                        format!("{rp}.threshold"),
+                        "a cosine similarity between -1 and 1",
+                    ));
+                }
+                routes.push(SemanticRouteConfig {
+                    name: r.name,
+                    target: r.target,
+                    threshold: r.threshold,
+                    examples: r.examples,
+                });
+            }
+            Strategy::Semantic { aggregate, routes }
+        }
+    };
+    if !matches!(strategy, Strategy::Learned { .. }) && p.threshold.is_some() {
+        errors.push(ConfigError::new(
+            format!("{path}.threshold"),
+            "threshold only applies to strategy: learned",
+        ));
+    }
+    (errors.len() == before).then(|| PolicyConfig {
+        name: name.to_owned(),
+        strategy,
+        target: p.target,
+        strong: p.strong,
+        fallbacks: p.fallbacks,
+        baseline: p.baseline,
+        rules: Rules {
+            header_override: p.rules.header_override,
+            patterns,
+        },
+        overflow,
+    })
+}
