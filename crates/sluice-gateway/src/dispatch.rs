@@ -25,11 +25,13 @@ use crate::state::AppState;
 use crate::target::{Call, Failure, Next, Target};
 
 pub async fn chat(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    let (parts, _) = req.into_parts();
+    let (mut parts, _) = req.into_parts();
+    // Taken out of the extensions so that this is the request's only handle on it: no copy.
+    let chat = parts.extensions.remove::<Parsed>();
     let ext = &parts.extensions;
     let (Some(Pinned(runtime)), Some(Parsed(chat)), Some(Decision(route)), Some(meter)) = (
         ext.get::<Pinned>().cloned(),
-        ext.get::<Parsed>().cloned(),
+        chat,
         ext.get::<Decision>().cloned(),
         ext.get::<Meter>().cloned(),
     ) else {

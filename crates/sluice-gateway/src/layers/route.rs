@@ -158,5 +158,7 @@ pub async fn layer(State(state): State<Arc<AppState>>, mut req: Request, next: N
         decided.chain.retain(|m| c.may_reach(config, m));
     }
     req.extensions_mut().insert(Decision(Arc::new(decided)));
+    // Dispatch takes the parsed request as its only owner (no copy): let go of ours.
+    drop(chat);
     next.run(req).await
 }
