@@ -185,3 +185,23 @@ pub async fn await_metric(gw: &Gateway, series: &str) -> Option<f64> {
     }
     None
 }
+
+/// A gateway state built in process from `yaml` (no listener), reading wall-clock time from
+/// `clock`: for tests that drive the stack or a target directly.
+pub async fn in_process(
+    yaml: &str,
+    clock: sluice_gateway::clock::Clock,
+) -> std::sync::Arc<sluice_gateway::state::AppState> {
+    use sluice_gateway::state::{AppState, BuildContext, Runtime};
+    let cfg = std::sync::Arc::new(sluice_config::load_str(yaml, "in-process").unwrap());
+    let ctx = BuildContext::new(
+        &sluice_config::Source::Embedded,
+        std::sync::Arc::new(sluice_telemetry::Metrics::new().unwrap()),
+    );
+    let build = ctx.clone();
+    let rt = tokio::task::spawn_blocking(move || Runtime::build(cfg, None, &build))
+        .await
+        .unwrap()
+        .unwrap();
+    AppState::with_clock(rt, sluice_config::Source::Embedded, ctx, clock).unwrap()
+}

@@ -423,16 +423,21 @@ async fn silent_stream_is_cut_after_idle_timeout() {
 }
 
 async fn disconnect_after_two_chunks(gw: &sluice_testkit::gateway::Gateway) {
+    abandon_stream(gw, 20, 2).await;
+}
+
+/// Starts a 40-word stream with `delay_ms` between words, reads `chunks` chunks, and leaves.
+async fn abandon_stream(gw: &sluice_testkit::gateway::Gateway, delay_ms: u64, chunks: usize) {
     let mut body = chat_body("auto", "long");
     body["stream"] = json!(true);
-    body["mock"] = json!({"chunk_delay_ms": 20, "words": 40});
+    body["mock"] = json!({"chunk_delay_ms": delay_ms, "words": 40});
     let mut resp = client()
         .post(gw.url("/v1/chat/completions"))
         .json(&body)
         .send()
         .await
         .unwrap();
-    for _ in 0..2 {
+    for _ in 0..chunks {
         resp.chunk().await.unwrap();
     }
     drop(resp);
@@ -621,22 +626,9 @@ async fn drains_beyond_max_drain_tasks_are_cancelled_and_estimated() {
         "shutdown_grace: 10s, max_drain_tasks: 1 }",
     );
     let gw = start(&yaml).await;
-    let abandon = || async {
-        let mut body = chat_body("auto", "long");
-        body["stream"] = json!(true);
-        // 40 words 100 ms apart: the first drain outlasts the second request by far.
-        body["mock"] = json!({"chunk_delay_ms": 100, "words": 40});
-        let mut resp = client()
-            .post(gw.url("/v1/chat/completions"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        resp.chunk().await.unwrap();
-        drop(resp);
-    };
-    abandon().await;
-    abandon().await;
+    // 40 words 100 ms apart: the first drain outlasts the second request by far.
+    abandon_stream(&gw, 100, 1).await;
+    abandon_stream(&gw, 100, 1).await;
     wait_until("the cancelled stream's disconnect", || a.disconnects() == 1).await;
     assert_eq!(
         await_metric(&gw, r#"sluice_stream_drains_total{outcome="cancelled"}"#).await,

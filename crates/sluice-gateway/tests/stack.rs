@@ -5,17 +5,17 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use http::{Request, StatusCode};
 use serde_json::{json, Value};
-use sluice_config::Source;
 use sluice_gateway::auth::{hash_key, hex};
 use sluice_gateway::clock::Clock;
-use sluice_gateway::state::{AppState, BuildContext, Runtime};
-use sluice_telemetry::Metrics;
+use sluice_gateway::state::AppState;
 use sluice_testkit::env::models_dir;
 use tower::ServiceExt;
 
@@ -47,14 +47,7 @@ keys:
 {keys}"#,
         models = models_dir().display(),
     );
-    let cfg = Arc::new(sluice_config::load_str(&yaml, "stack").unwrap());
-    let ctx = BuildContext::new(&Source::Embedded, Arc::new(Metrics::new().unwrap()));
-    let build = ctx.clone();
-    let rt = tokio::task::spawn_blocking(move || Runtime::build(cfg, None, &build))
-        .await
-        .unwrap()
-        .unwrap();
-    AppState::with_clock(rt, Source::Embedded, ctx, clock).unwrap()
+    common::in_process(&yaml, clock).await
 }
 
 async fn send(

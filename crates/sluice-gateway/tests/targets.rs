@@ -8,15 +8,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 
 use serde_json::{json, Value};
 use sluice_api::ChatCompletionRequest;
-use sluice_config::Source;
+use sluice_gateway::clock::Clock;
 use sluice_gateway::ledger::Meter;
-use sluice_gateway::state::{AppState, BuildContext, Runtime};
+use sluice_gateway::state::AppState;
 use sluice_gateway::target::{Call, Failure, Next, Target};
-use sluice_telemetry::Metrics;
 use sluice_testkit::env::models_dir;
 use sluice_testkit::mock::MockUpstream;
 
@@ -35,14 +36,7 @@ models:
         base = mock.base_url(),
         models = models_dir().display(),
     );
-    let cfg = Arc::new(sluice_config::load_str(&yaml, "conformance").unwrap());
-    let ctx = BuildContext::new(&Source::Embedded, Arc::new(Metrics::new().unwrap()));
-    let build = ctx.clone();
-    let rt = tokio::task::spawn_blocking(move || Runtime::build(cfg, None, &build))
-        .await
-        .unwrap()
-        .unwrap();
-    AppState::new(rt, Source::Embedded, ctx).unwrap()
+    common::in_process(&yaml, Clock::System).await
 }
 
 /// One call of `name` with `body`; the meter is labelled with policy `conf`.
