@@ -85,6 +85,7 @@ pub async fn chat(State(state): State<Arc<AppState>>, req: Request) -> Response 
             reason: &reason,
             score: route.score,
             meter: &meter,
+            stream_limit: config.server.max_stream_duration,
         };
         let failure = match target.call(call).await {
             Ok(resp) => return resp,

@@ -53,6 +53,8 @@ pub struct Call<'a> {
     pub reason: &'a str,
     pub score: Option<f32>,
     pub meter: &'a Meter,
+    /// `server.max_stream_duration` of the config the request is pinned to.
+    pub stream_limit: std::time::Duration,
 }
 
 /// Why a target did not answer, and what the chain does next.
@@ -182,6 +184,7 @@ async fn upstream(
         route: &model.name,
         reason: call.reason,
         score: call.score,
+        stream_limit: call.stream_limit,
     };
     match result {
         Ok(resp) => Ok(relay(entry, resp, &headers, call.strip_usage)),
@@ -210,7 +213,7 @@ async fn call_detached(
     meter: Meter,
 ) -> (Result<UpstreamResponse, UpstreamError>, AttemptLog) {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let name = provider.name().to_owned();
+    let caller_side = provider.clone();
     tokio::spawn(async move {
         let mut log = AttemptLog::default();
         let result = provider.chat(body, false, &request_id, &mut log).await;
@@ -223,7 +226,7 @@ async fn call_detached(
     rx.await.unwrap_or_else(|_| {
         (
             Err(UpstreamError::Connect {
-                provider: name,
+                provider: caller_side.name().to_owned(),
                 message: "the upstream call's task ended unexpectedly".into(),
             }),
             AttemptLog::default(),
@@ -277,6 +280,7 @@ async fn local_call(
                 route: &model.name,
                 reason: call.reason,
                 score: call.score,
+                stream_limit: call.stream_limit,
             };
             let stream = call.chat.is_stream();
             Ok(local_answer(
@@ -325,6 +329,7 @@ struct Served<'a> {
     route: &'a str,
     reason: &'a str,
     score: Option<f32>,
+    stream_limit: std::time::Duration,
 }
 
 /// Answers from a local model: the whole completion, or an SSE stream of it.
@@ -352,15 +357,8 @@ async fn local_answer(
             model: name.to_owned(),
             include_usage,
         };
-        let limit = entry
-            .state()
-            .runtime
-            .load()
-            .config
-            .server
-            .max_stream_duration;
         Body::from_stream(Deadline::new(
-            limit,
+            served.stream_limit,
             LocalStream::new(rx, writer, prompt_tokens, move |end| {
                 if let Some(first) = end.first_token_at {
                     entry.first_token(first);
@@ -445,7 +443,6 @@ fn relay(entry: Entry, up: UpstreamResponse, served: &Served<'_>, strip_usage: b
             let status = up.status.as_u16();
             let state = entry.state().clone();
             let slots = state.drain_slots.clone();
-            let limit = state.runtime.load().config.server.max_stream_duration;
             let relay = Relay::new(
                 first,
                 rest,
@@ -475,7 +472,7 @@ fn relay(entry: Entry, up: UpstreamResponse, served: &Served<'_>, strip_usage: b
                 },
             )
             .with_drain_slots(slots);
-            Body::from_stream(Deadline::new(limit, relay))
+            Body::from_stream(Deadline::new(served.stream_limit, relay))
         }
     };
     let mut resp = Response::new(body);

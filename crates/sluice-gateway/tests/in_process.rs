@@ -250,6 +250,7 @@ models:
                 reason: "conformance suite",
                 score: None,
                 meter: &meter,
+                stream_limit: std::time::Duration::from_secs(60),
             })
             .await;
         (result, meter)

@@ -18,7 +18,7 @@ use http::{header, HeaderMap};
 use sluice_api::chat::ChatCompletionRequest;
 use sluice_api::MessageContent;
 use sluice_config::Config;
-use sluice_telemetry::pricing::{TokenPrices, Tokens};
+use sluice_telemetry::pricing::Tokens;
 
 use super::auth::{Pinned, Who};
 use crate::error::ApiError;
@@ -156,10 +156,7 @@ fn estimate_pico(config: &Config, chat: &ChatCompletionRequest, prompt_bytes: us
             .map(cost)
             .max()
             .unwrap_or(0),
-        None => config
-            .models
-            .get(&chat.model)
-            .map_or_else(|| TokenPrices::default().cost(tokens), cost),
+        None => config.models.get(&chat.model).map_or(0, cost),
     }
 }
 

@@ -18,6 +18,7 @@ use sluice_router::policy::{Basis, Decision as Decided};
 
 use super::auth::{Pinned, Who};
 use super::limits::{Admitted, Parsed};
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::ledger::{prices, Meter};
 use crate::policy;
@@ -55,16 +56,13 @@ pub async fn layer(State(state): State<Arc<AppState>>, mut req: Request, next: N
     let downgrade = ext.get::<Admitted>().and_then(|a| a.downgrade_to.clone());
     let meter = ext.get::<Meter>().cloned();
     let config = &runtime.config;
-    let forbidden = |model: &str, by: &str| {
-        if let Some(c) = &caller {
-            state
-                .metrics
-                .tenant_requests
-                .with_label_values(&[c.key.tenant.as_str(), "forbidden_model"])
-                .inc();
-            return Some(c.forbidden_target(model, by).into_response());
-        }
-        None
+    let forbidden = |c: &Caller, model: &str, by: &str| {
+        state
+            .metrics
+            .tenant_requests
+            .with_label_values(&[c.key.tenant.as_str(), "forbidden_model"])
+            .inc();
+        c.forbidden_target(model, by).into_response()
     };
 
     let Some(mut route) = policy::resolve(config, &chat.model) else {
@@ -75,9 +73,7 @@ pub async fn layer(State(state): State<Arc<AppState>>, mut req: Request, next: N
     if let Some(mut down) = downgrade.and_then(|m| policy::resolve_model(config, &m)) {
         if let Some(c) = &caller {
             if !c.may_reach(config, down.label) {
-                if let Some(r) = forbidden(down.label, "its budget's downgrade") {
-                    return r;
-                }
+                return forbidden(c, down.label, "its budget's downgrade");
             }
             state
                 .metrics
@@ -107,8 +103,8 @@ pub async fn layer(State(state): State<Arc<AppState>>, mut req: Request, next: N
     let mut decided = Route {
         label: route.label.to_owned(),
         is_policy: route.policy.is_some(),
-        chain: route.chain.iter().map(|m| m.name.clone()).collect(),
-        reason: route.reason.clone(),
+        chain: Vec::new(),
+        reason: route.reason,
         score: None,
         rejected: false,
         routed: None,
@@ -146,14 +142,14 @@ pub async fn layer(State(state): State<Arc<AppState>>, mut req: Request, next: N
             }
         }
         decided.routed = Some((routed, feats.text));
+    } else {
+        decided.chain = route.chain.iter().map(|m| m.name.clone()).collect();
     }
 
     // The key's permissions bound the final target, whatever chose it.
     if let Some(c) = &caller {
         if let Some(first) = decided.chain.first().filter(|m| !c.may_reach(config, m)) {
-            if let Some(r) = forbidden(first, by) {
-                return r;
-            }
+            return forbidden(c, first, by);
         }
         decided.chain.retain(|m| c.may_reach(config, m));
     }
