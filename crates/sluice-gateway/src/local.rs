@@ -349,6 +349,7 @@ impl LocalTarget {
             max_tokens,
             sampling,
             stop,
+            signals: None,
         })
     }
 
@@ -441,7 +442,7 @@ pub fn usage_of(out: &GenOutput) -> Usage {
 pub async fn collect(mut rx: mpsc::Receiver<Event>) -> Result<GenOutput, String> {
     loop {
         match rx.recv().await {
-            Some(Event::Text { .. }) => {}
+            Some(Event::Text { .. } | Event::Checkpoint(_)) => {}
             Some(Event::Done(out)) => return Ok(out),
             Some(Event::Failed(e)) => return Err(e.to_string()),
             None => return Err("the local model stopped before finishing".into()),
@@ -566,6 +567,7 @@ impl Stream for LocalStream {
                         .push(Self::frame(&this.writer.finish(out.finish_reason.as_str())));
                     this.end("completed");
                 }
+                Poll::Ready(Some(Event::Checkpoint(_))) => {}
                 Poll::Ready(Some(Event::Failed(e))) => {
                     this.fail(&e.to_string());
                 }

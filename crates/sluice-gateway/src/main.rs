@@ -497,6 +497,7 @@ fn generate(
         max_tokens,
         sampling,
         stop,
+        signals: None,
     };
     let started = std::time::Instant::now();
     let mut rx = engine.submit(req).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -508,6 +509,7 @@ fn generate(
                 let _ = out.flush();
             }
             Some(Event::Done(r)) => break r,
+            Some(Event::Checkpoint(_)) => {}
             Some(Event::Failed(e)) => return Err(e.into()),
             None => anyhow::bail!("the model stopped before finishing"),
         }

@@ -83,6 +83,7 @@ fn wave(engine: &Engine, prompt: &[u32], max_tokens: usize, n: usize) -> (Vec<Ti
                     max_tokens,
                     sampling: SamplingParams::default(),
                     stop: Vec::new(),
+                    signals: None,
                 })
                 .expect("admitted")
         })
@@ -267,6 +268,7 @@ fn main() {
             max_tokens: n,
             sampling: SamplingParams::default(),
             stop: Vec::new(),
+            signals: None,
         };
         let mut first = None;
         let out = direct

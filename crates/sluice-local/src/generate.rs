@@ -12,6 +12,7 @@ use tokenizers::Tokenizer;
 use crate::detok::{ByteTable, Detokenizer};
 use crate::model::{model_file, open_session, DecoderInfo};
 use crate::sampler::{Sampler, SamplingParams};
+use crate::signals::{log_prob, step_stats, Signals, Summary};
 use crate::template::ChatTemplate;
 use crate::{infer_err, LocalError};
 
@@ -41,6 +42,20 @@ pub struct GenRequest {
     pub max_tokens: usize,
     pub sampling: SamplingParams,
     pub stop: Vec<String>,
+    /// Record [`Signals`] (the model's confidence in its own tokens); `None` costs nothing.
+    pub signals: Option<SignalOptions>,
+}
+
+/// What to record about the model's confidence, for a cascade's decision.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignalOptions {
+    /// Score the prompt's last `prompt_window` tokens (its log-likelihood under the model).
+    /// The prefill then computes the output layer for that many more positions: keep it
+    /// small (32 costs a few milliseconds on a 135M model).
+    pub prompt_window: usize,
+    /// Report a [`Summary`] once this many tokens are generated (1 = right after the
+    /// prefill), or at the end if the sequence stops sooner.
+    pub checkpoint: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +65,8 @@ pub struct GenOutput {
     pub prompt_tokens: usize,
     pub completion_tokens: usize,
     pub finish_reason: FinishReason,
+    /// Present when the request asked for signals.
+    pub signals: Option<Signals>,
 }
 
 /// A loaded decoder with its tokenizer and chat template. Runs one sequence at a time
@@ -121,6 +138,7 @@ impl Generator {
         mask: Vec<i64>,
         positions: Vec<i64>,
         past: Vec<DynValue>,
+        keep: usize,
     ) -> Result<(Logits, Vec<DynValue>), LocalError> {
         let len = ids.len() / batch;
         let total = mask.len() / batch;
@@ -148,7 +166,7 @@ impl Generator {
         if self.info.has_logits_to_keep {
             inputs.push((
                 "logits_to_keep".into(),
-                Tensor::from_array(([1i64], vec![1i64]))
+                Tensor::from_array(([1i64], vec![keep.clamp(1, len) as i64]))
                     .map_err(infer_err)?
                     .into(),
             ));
@@ -189,14 +207,19 @@ impl Generator {
             let len = step_ids.len();
             let start = total - len;
             let positions: Vec<i64> = (start as i64..total as i64).collect();
+            let keep = if len > 1 { seq.prompt_keep() } else { 1 };
             let (mut logits, presents) = self.forward(
                 1,
                 step_ids.clone(),
                 vec![1i64; total],
                 positions,
                 std::mem::take(&mut past),
+                keep,
             )?;
             past = presents;
+            if len > 1 {
+                seq.score_prompt(&logits, &req.prompt_ids[start..])?;
+            }
             if let Some(reason) = seq.step(
                 logits.row(0)?,
                 &self.tokenizer,
@@ -217,6 +240,12 @@ impl Generator {
 pub(crate) struct Logits {
     value: DynValue,
     batch: usize,
+}
+
+/// Counts how many positions per row a [`Logits`] holds, from its shape.
+fn positions_of(shape: &[i64], batch: usize, len: usize) -> usize {
+    let vocab = shape.last().copied().unwrap_or(1).max(1) as usize;
+    len / batch / vocab
 }
 
 impl Logits {
@@ -246,6 +275,18 @@ impl Logits {
         let end = (r + 1) * per_row;
         data.get_mut(end - vocab..end)
             .ok_or_else(|| LocalError::Inference(format!("no logits row {r}")))
+    }
+
+    /// Row `r`'s logits at each position the model kept (oldest first), read-only.
+    pub(crate) fn positions(&self, r: usize) -> Result<Vec<&[f32]>, LocalError> {
+        let (shape, data) = self.value.try_extract_tensor::<f32>().map_err(infer_err)?;
+        let vocab = shape.last().copied().unwrap_or(0) as usize;
+        let per_row = data.len() / self.batch;
+        let n = positions_of(shape, self.batch, data.len());
+        let row = data
+            .get(r * per_row..(r + 1) * per_row)
+            .ok_or_else(|| LocalError::Inference(format!("no logits row {r}")))?;
+        Ok((0..n).map(|p| &row[p * vocab..(p + 1) * vocab]).collect())
     }
 }
 
@@ -279,6 +320,10 @@ pub(crate) struct SeqState {
     max_new: usize,
     prompt_tokens: usize,
     stopped_by_sequence: bool,
+    signals: Option<Signals>,
+    options: SignalOptions,
+    /// The checkpoint summary, once taken (sent by the caller).
+    checkpoint: Option<Summary>,
 }
 
 impl SeqState {
@@ -305,7 +350,63 @@ impl SeqState {
             max_new: req.max_tokens.min(ctx - n),
             prompt_tokens: n,
             stopped_by_sequence: false,
+            signals: req.signals.map(|_| Signals {
+                prompt_tokens: n,
+                ..Signals::default()
+            }),
+            options: req.signals.unwrap_or_default(),
+            checkpoint: None,
         })
+    }
+
+    /// Positions whose logits the prefill should keep: the last one, plus the scored
+    /// prompt window.
+    pub(crate) fn prompt_keep(&self) -> usize {
+        if self.signals.is_some() {
+            self.options.prompt_window + 1
+        } else {
+            1
+        }
+    }
+
+    /// Scores the prompt tokens the prefill's logits predict: with `ids` the tokens the
+    /// prefill ran over, the logits at position i (of the last k kept) predict token i + 1.
+    pub(crate) fn score_prompt(&mut self, logits: &Logits, ids: &[u32]) -> Result<(), LocalError> {
+        let Some(sig) = self.signals.as_mut() else {
+            return Ok(());
+        };
+        let rows = logits.positions(0)?;
+        let kept = rows.len().min(ids.len());
+        // Kept positions are the last `kept` of `ids`; all but the last predict a prompt token.
+        let first = ids.len() - kept;
+        let window = self.options.prompt_window;
+        for (j, row) in rows[rows.len() - kept..rows.len() - 1].iter().enumerate() {
+            let target = ids[first + j + 1];
+            if kept - 1 - j > window {
+                continue;
+            }
+            let stats = step_stats(row);
+            sig.prompt_logprob_sum += f64::from(log_prob(row, target, &stats).max(-30.0));
+            sig.prompt_scored += 1;
+        }
+        Ok(())
+    }
+
+    /// The summary to report now, once: when the checkpoint is reached or the sequence ends.
+    pub(crate) fn take_checkpoint(&mut self, done: Option<FinishReason>) -> Option<Summary> {
+        let finished = done.is_some();
+        let at = self.options.checkpoint?;
+        if self.checkpoint.is_some() {
+            return None;
+        }
+        let sig = self.signals.as_ref()?;
+        let n = sig.logprobs.len();
+        if n < at && !finished {
+            return None;
+        }
+        let summary = sig.summary(at, done == Some(FinishReason::Stop) && n <= at);
+        self.checkpoint = Some(summary);
+        Some(summary)
     }
 
     pub(crate) fn last_token(&self) -> u32 {
@@ -331,7 +432,20 @@ impl SeqState {
         if self.max_new == 0 {
             return Ok(Some(FinishReason::Length));
         }
-        let t = self.sampler.next(logits);
+        let t = match self.signals.as_mut() {
+            None => self.sampler.next(logits),
+            Some(sig) => {
+                let stats = step_stats(logits);
+                // Penalties edit the slice: keep the raw logit of whatever gets chosen.
+                let raw = self.sampler.edits_logits().then(|| logits.to_vec());
+                let t = self.sampler.next(logits);
+                sig.push(
+                    log_prob(raw.as_deref().unwrap_or(logits), t, &stats),
+                    &stats,
+                );
+                t
+            }
+        };
         if eos.contains(&t) {
             return Ok(Some(FinishReason::Stop));
         }
@@ -380,6 +494,7 @@ impl SeqState {
             completion_tokens: self.generated.len(),
             token_ids: self.generated,
             finish_reason: reason,
+            signals: self.signals,
         })
     }
 }

@@ -8,6 +8,8 @@
 //! - [`sampler`]: greedy and sampled decoding with OpenAI's and HF's penalties.
 //! - [`detok`]: incremental detokenisation that never emits broken UTF-8.
 //! - [`prefix`]: reuse of recently prefilled prompts' KV cache.
+//! - [`signals`]: the model's confidence in its own tokens and in the prompt, from the
+//!   logits generation computes anyway.
 //! - [`generate`]: prefill then one token per step with the KV cache, stop sequences
 //!   (also across token boundaries), `max_tokens`, finish reasons and usage.
 //!
@@ -19,6 +21,7 @@ pub mod model;
 pub mod prefix;
 pub mod sampler;
 pub mod scheduler;
+pub mod signals;
 pub mod template;
 
 /// Errors from loading or running a local model.

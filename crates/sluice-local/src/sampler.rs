@@ -64,6 +64,14 @@ impl Sampler {
         }
     }
 
+    /// Whether [`next`](Self::next) changes the logits it is given (penalties do).
+    pub fn edits_logits(&self) -> bool {
+        let p = &self.params;
+        (p.repetition_penalty != 1.0 && p.repetition_penalty > 0.0)
+            || p.presence_penalty != 0.0
+            || p.frequency_penalty != 0.0
+    }
+
     pub fn is_greedy(&self) -> bool {
         self.params.temperature <= 0.0
     }

@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 use crate::generate::{FinishReason, GenOutput, GenRequest, Generator, SeqState};
 use crate::model::DecoderInfo;
 use crate::prefix::PrefixCache;
+use crate::signals::Summary;
 use crate::template::ChatTemplate;
 use crate::{infer_err, LocalError};
 
@@ -83,6 +84,10 @@ pub enum Event {
         text: String,
         tokens: usize,
     },
+    /// The request's confidence at its [`checkpoint`](crate::generate::SignalOptions),
+    /// sent once, before the text generated after it (or before `Done` if the sequence ended
+    /// first).
+    Checkpoint(Summary),
     Done(GenOutput),
     Failed(LocalError),
 }
@@ -128,9 +133,16 @@ fn text_sender(events: &mpsc::Sender<Event>, tokens: usize) -> impl FnMut(&str) 
 }
 
 /// Events one request can produce: a text piece per generated token, a final flush of the
-/// detokeniser, and `Done` or `Failed`.
+/// detokeniser, a checkpoint, and `Done` or `Failed`.
 pub fn event_capacity(max_tokens: usize) -> usize {
-    max_tokens.saturating_add(3)
+    max_tokens.saturating_add(4)
+}
+
+/// Sends the sequence's checkpoint summary if it is due.
+fn checkpoint(seq: &mut SeqState, events: &mpsc::Sender<Event>, done: Option<FinishReason>) {
+    if let Some(s) = seq.take_checkpoint(done) {
+        let _ = events.try_send(Event::Checkpoint(s));
+    }
 }
 
 struct Job {
@@ -341,7 +353,9 @@ impl Worker {
             vec![1i64; n],
             (reused as i64..n as i64).collect(),
             past,
+            seq.prompt_keep(),
         )?;
+        seq.score_prompt(&logits, &prompt[reused..])?;
         if reused > 0 {
             self.stats.prefix_hits.fetch_add(1, Ordering::Relaxed);
             self.stats
@@ -363,6 +377,7 @@ impl Worker {
             &self.g.info.eos_ids,
             &mut text_sender(&events, 1),
         )?;
+        checkpoint(&mut seq, &events, done);
         self.stats.tokens_generated.fetch_add(1, Ordering::Relaxed);
         self.observe(StepReport {
             prefill: true,
@@ -474,7 +489,7 @@ impl Worker {
         let pos: Vec<i64> = self.rows.iter().map(|r| (r.seq.len() - 1) as i64).collect();
         let past = std::mem::take(&mut self.past);
         let started = std::time::Instant::now();
-        let (mut logits, presents) = self.g.forward(b, ids, mask, pos, past)?;
+        let (mut logits, presents) = self.g.forward(b, ids, mask, pos, past, 1)?;
         self.past = presents;
         self.time = t + 1;
 
@@ -496,6 +511,7 @@ impl Worker {
                 &mut emit,
             )?;
             produced += row.seq.len() - before;
+            checkpoint(&mut row.seq, &row.events, done);
             if let Some(reason) = done {
                 finished.push((i, reason));
             }

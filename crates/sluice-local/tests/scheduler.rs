@@ -36,6 +36,7 @@ fn request(g: &Generator, i: usize, max_tokens: usize) -> GenRequest {
         max_tokens,
         sampling: SamplingParams::default(),
         stop: vec![],
+        signals: None,
     }
 }
 
@@ -45,6 +46,7 @@ async fn collect(mut rx: tokio::sync::mpsc::Receiver<Event>) -> (String, GenOutp
         match ev {
             Event::Text { text: t, .. } => text.push_str(&t),
             Event::Done(out) => return (text, out),
+            Event::Checkpoint(_) => {}
             Event::Failed(e) => panic!("{e}"),
         }
     }

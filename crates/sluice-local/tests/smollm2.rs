@@ -74,6 +74,7 @@ fn greedy(prompt_ids: Vec<u32>, max_tokens: usize) -> GenRequest {
         max_tokens,
         sampling: SamplingParams::default(),
         stop: vec![],
+        signals: None,
     }
 }
 
@@ -102,6 +103,7 @@ async fn collect(mut rx: tokio::sync::mpsc::Receiver<Event>) -> GenOutput {
                 assert_eq!(streamed, out.text, "streamed pieces add up to the text");
                 return out;
             }
+            Event::Checkpoint(_) => {}
             Event::Failed(e) => panic!("generation failed: {e}"),
         }
     }

@@ -31,6 +31,7 @@ fn req(g: &Generator, max_tokens: usize, sampling: SamplingParams, stop: &[&str]
         max_tokens,
         sampling,
         stop: stop.iter().map(|s| s.to_string()).collect(),
+        signals: None,
     }
 }
 
