@@ -321,6 +321,8 @@ pub(crate) struct SeqState {
     prompt_tokens: usize,
     stopped_by_sequence: bool,
     signals: Option<Signals>,
+    /// The prompt's distinct token ids, sorted (only when signals are on).
+    prompt_set: Vec<u32>,
     options: SignalOptions,
     /// The checkpoint summary, once taken (sent by the caller).
     checkpoint: Option<Summary>,
@@ -355,6 +357,14 @@ impl SeqState {
                 ..Signals::default()
             }),
             options: req.signals.unwrap_or_default(),
+            prompt_set: if req.signals.is_some() {
+                let mut v = req.prompt_ids.clone();
+                v.sort_unstable();
+                v.dedup();
+                v
+            } else {
+                Vec::new()
+            },
             checkpoint: None,
         })
     }
@@ -439,9 +449,11 @@ impl SeqState {
                 // Penalties edit the slice: keep the raw logit of whatever gets chosen.
                 let raw = self.sampler.edits_logits().then(|| logits.to_vec());
                 let t = self.sampler.next(logits);
+                let novel = self.prompt_set.binary_search(&t).is_err();
                 sig.push(
                     log_prob(raw.as_deref().unwrap_or(logits), t, &stats),
                     &stats,
+                    novel,
                 );
                 t
             }

@@ -10,12 +10,14 @@
 //! - [`prefix`]: reuse of recently prefilled prompts' KV cache.
 //! - [`signals`]: the model's confidence in its own tokens and in the prompt, from the
 //!   logits generation computes anyway.
+//! - [`escalation`]: the cascade's ONNX head from signals to P(escalate).
 //! - [`generate`]: prefill then one token per step with the KV cache, stop sequences
 //!   (also across token boundaries), `max_tokens`, finish reasons and usage.
 //!
 //! No HTTP and no routing here.
 
 pub mod detok;
+pub mod escalation;
 pub mod generate;
 pub mod model;
 pub mod prefix;

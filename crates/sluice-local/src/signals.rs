@@ -88,7 +88,7 @@ fn exp_nonpositive(d: f32) -> f32 {
     let k = if (t as f32) > x { t - 1 } else { t };
     let f = x - k as f32;
     let p = 1.0
-        + f * (0.693_147_2
+        + f * (std::f32::consts::LN_2
             + f * (0.240_226_5
                 + f * (0.055_504_11
                     + f * (0.009_618_129
@@ -110,6 +110,11 @@ pub struct Signals {
     pub logprobs: Vec<f32>,
     pub entropies: Vec<f32>,
     pub margins: Vec<f32>,
+    /// Per generated token: it does not occur in the prompt. A small model restating the
+    /// question is sure of the words it copies; its confidence in what it adds is the
+    /// telling part.
+    #[serde(default)]
+    pub novel: Vec<bool>,
     /// Σ log p of the scored prompt tokens, and how many were scored (the prompt's last
     /// tokens, as many as the request asked for and the prefill computed logits for).
     pub prompt_logprob_sum: f64,
@@ -118,7 +123,8 @@ pub struct Signals {
 }
 
 impl Signals {
-    pub fn push(&mut self, logprob: f32, stats: &StepStats) {
+    pub fn push(&mut self, logprob: f32, stats: &StepStats, novel: bool) {
+        self.novel.push(novel);
         self.logprobs.push(logprob.max(FLOOR));
         self.entropies.push(stats.entropy);
         self.margins.push(stats.margin);
@@ -141,6 +147,12 @@ impl Signals {
         let min = |v: &[f32]| v.iter().copied().fold(f32::INFINITY, f32::min);
         let max = |v: &[f32]| v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let or0 = |x: f32| if x.is_finite() { x } else { 0.0 };
+        let novel: Vec<f32> = lp
+            .iter()
+            .zip(&self.novel)
+            .filter(|(_, &n)| n)
+            .map(|(&l, _)| l)
+            .collect();
         Summary {
             prompt_mean_logprob: if self.prompt_scored == 0 {
                 0.0
@@ -157,6 +169,13 @@ impl Signals {
             max_entropy: or0(max(en)),
             mean_margin: mean(mg),
             min_margin: or0(min(mg)),
+            novel_mean_logprob: mean(&novel),
+            novel_min_logprob: or0(min(&novel)),
+            novel_share: if n == 0 {
+                0.0
+            } else {
+                novel.len() as f32 / n as f32
+            },
             stopped,
         }
     }
@@ -192,12 +211,17 @@ pub struct Summary {
     pub max_entropy: f32,
     pub mean_margin: f32,
     pub min_margin: f32,
+    /// Over the generated tokens that do not occur in the prompt (0 when there are none).
+    pub novel_mean_logprob: f32,
+    pub novel_min_logprob: f32,
+    /// Share of the generated tokens that do not occur in the prompt.
+    pub novel_share: f32,
     /// The model ended the answer itself (EOS or a stop sequence) within these tokens.
     pub stopped: bool,
 }
 
 /// Names of [`Summary::features`], in order. Changing them changes [`FEATURES_VERSION`].
-pub const FEATURE_NAMES: [&str; 12] = [
+pub const FEATURE_NAMES: [&str; 15] = [
     "prompt_mean_logprob",
     "log_prompt_tokens",
     "log_tokens",
@@ -209,12 +233,15 @@ pub const FEATURE_NAMES: [&str; 12] = [
     "max_entropy",
     "mean_margin",
     "min_margin",
+    "novel_mean_logprob",
+    "novel_min_logprob",
+    "novel_share",
     "stopped",
 ];
 
 /// Recorded in an escalation head's metadata (`sluice.signals`): a head trained on another
 /// definition is refused at load.
-pub const FEATURES_VERSION: &str = "signals-v1";
+pub const FEATURES_VERSION: &str = "signals-v2";
 
 impl Summary {
     pub fn features(&self) -> [f32; FEATURE_NAMES.len()] {
@@ -230,6 +257,9 @@ impl Summary {
             self.max_entropy,
             self.mean_margin,
             self.min_margin,
+            self.novel_mean_logprob,
+            self.novel_min_logprob,
+            self.novel_share,
             f32::from(u8::from(self.stopped)),
         ]
     }
@@ -311,6 +341,7 @@ mod tests {
                     entropy: i as f32,
                     margin: 1.0 / (i as f32 + 1.0),
                 },
+                i % 2 == 1,
             );
         }
         let two = s.summary(2, false);
@@ -323,7 +354,12 @@ mod tests {
         assert_eq!(all.tokens, 4);
         assert_eq!(all.min_logprob, FLOOR);
         assert!(all.features().iter().all(|x| x.is_finite()));
-        assert_eq!(all.features()[11], 1.0);
+        assert_eq!(all.features()[FEATURE_NAMES.len() - 1], 1.0);
+        // Novel tokens: the 2nd and 4th (-2.0 and the floored -400).
+        assert_eq!(all.novel_share, 0.5);
+        assert_eq!(all.novel_min_logprob, FLOOR);
+        assert_eq!(all.novel_mean_logprob, (-2.0 + FLOOR) / 2.0);
+        assert_eq!(two.novel_mean_logprob, -2.0);
         let none = Signals::default().summary(5, false);
         assert!(none.features().iter().all(|x| x.is_finite()));
     }
