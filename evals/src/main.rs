@@ -6,11 +6,15 @@
 //!   next to a random router and the oracle; Markdown + JSON table, PNG + SVG plots.
 //! - `train`: fit one head on all rows and write it as the ONNX classifier `router.heads`
 //!   loads (via `scripts/write_head.py`), checked against the Rust model's own scores.
+//! - `cascade-data`, `cascade-report`, `cascade-train`: the cascade's escalation head,
+//!   labelled by running the real local model over checkable prompts (see [`cascade`]).
 //! - `calibrate`: pick a policy's threshold for a target share of strong calls (or PGR on
 //!   labelled data) and print, or write, the YAML line.
 
 #![allow(clippy::print_stdout)]
 
+mod cascade;
+mod checkable;
 mod data;
 mod embed;
 mod loso;
@@ -121,6 +125,20 @@ impl Common {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Run the local model over checkable prompts (the everyday suite, ARC-Challenge,
+    /// Winogrande), caching its answers and confidence signals; print accuracy by family.
+    CascadeData(cascade::DataArgs),
+    /// Escalation heads (prompt-only, confidence-only, combined) on held-out task families and
+    /// random folds, at several decision points.
+    CascadeReport {
+        #[command(flatten)]
+        eval: cascade::EvalArgs,
+        #[arg(long, default_value = "evals/results")]
+        out: PathBuf,
+    },
+    /// Fit the shipped escalation head on every row, write it as ONNX, and print the
+    /// threshold calibrated on held-out everyday families.
+    CascadeTrain(cascade::TrainArgs),
     /// Embed the datasets into the cache.
     Embed(Common),
     /// Leave-one-source-out evaluation of every router variant (the headline), folds within
@@ -202,6 +220,9 @@ enum Cmd {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Cmd::CascadeData(a) => cascade::data(&a),
+        Cmd::CascadeReport { eval, out } => cascade::report(&eval, &out),
+        Cmd::CascadeTrain(a) => cascade::train(&a),
         Cmd::Embed(c) => {
             let settings = settings(&c)?;
             for ds in c.sources()? {
@@ -314,7 +335,7 @@ fn vectors(
     embed::embed_all(settings, &c.cache, &texts, c.workers)
 }
 
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     for root in [std::env::current_dir().ok(), std::env::current_exe().ok()]
         .into_iter()
         .flatten()
