@@ -5,13 +5,16 @@ Run after editing: python3 deploy/grafana/generate.py. The JSON files are commit
 Grafana's provisioning can load them; a test evaluates every query against a real
 Prometheus scraping a real gateway. Queries use Grafana's $__rate_interval and $__range.
 Counters that only exist once something happened (fallbacks, overflows, errors) end with
-`or vector(0)` so panels show 0 rather than "No data".
+`or vector(0)` so panels show 0 rather than "No data"; grouped queries whose extra unlabelled
+0 would show as a bogus series or bucket use `or on() vector(0)`, which adds it only when
+nothing else is there. Rows (row()) carry an empty target list: the test reads every panel's.
 """
 import json
 import pathlib
 
 DS = {"type": "prometheus", "uid": "prometheus"}
 R = "$__rate_interval"
+CD = "sluice_cascade_decisions_total"
 
 
 def panel(pid, title, exprs, unit="short", kind="timeseries", x=0, y=0, w=12, h=8, legend=None, desc=""):
@@ -31,6 +34,13 @@ def panel(pid, title, exprs, unit="short", kind="timeseries", x=0, y=0, w=12, h=
     if kind == "stat":
         p["options"] = {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "value"}
     return p
+
+
+def row(pid, title, y):
+    return {
+        "id": pid, "type": "row", "title": title, "collapsed": False,
+        "gridPos": {"x": 0, "y": y, "w": 24, "h": 1}, "panels": [], "targets": [],
+    }
 
 
 def dashboard(uid, title, panels, description):
@@ -83,7 +93,47 @@ routing = dashboard("sluice-routing", "Sluice · Routing", [
     ], "short", x=12, y=24),
     panel(9, "Fallbacks", [(f"sum by (policy, from, to) (rate(sluice_fallbacks_total[{R}])) or vector(0)", "{{from}} → {{to}}")], "reqps", x=0, y=32),
     panel(10, "Router overflow", [(f"sum by (policy) (rate(sluice_router_overflow_total[{R}])) or vector(0)", "{{policy}}")], "reqps", x=12, y=32),
-], "Where requests go and why: route mix, decisions by rule or head, scores, decision latency, fallbacks.")
+    # Cascade policies: the local model drafts, the escalation head keeps the draft or escalates.
+    # No cascade traffic, no series: every query falls back to 0.
+    row(11, "Cascade", 40),
+    panel(12, "Cascade escalation rate (5m)", [(
+        f"(sum by (policy) (rate({CD}{{outcome=\"escalated\"}}[5m])) or 0 * sum by (policy) (rate({CD}[5m])))"
+        f" / sum by (policy) (rate({CD}[5m])) or on() vector(0)", "{{policy}}")], "percentunit", x=0, y=41,
+          desc="Share of each cascade policy's decisions sent to the strong model over 5 minutes. Up: more frontier spend "
+               "(harder traffic, or a weaker local model); down: more local answers served (easier traffic, or a head "
+               "that stopped escalating). SluiceCascadeEscalationRateShift fires on a sudden 20-point move."),
+    panel(13, "Cascade decisions by outcome", [(f"sum by (policy, outcome) (rate({CD}[{R}])) or on() vector(0)", "{{policy}} {{outcome}}")], "reqps", x=12, y=41,
+          desc="Accepted: the local draft is the answer. Escalated: the draft was discarded and the request went to the strong model."),
+    panel(14, "Cascade draft latency by outcome", [
+        (f"histogram_quantile(0.5, sum by (le, policy, outcome) (rate(sluice_cascade_draft_seconds_bucket[{R}]))) or on() vector(0)", "p50 {{policy}} {{outcome}}"),
+        (f"histogram_quantile(0.95, sum by (le, policy, outcome) (rate(sluice_cascade_draft_seconds_bucket[{R}]))) or on() vector(0)", "p95 {{policy}} {{outcome}}"),
+    ], "s", x=0, y=49,
+          desc="Request start to the cascade's decision (queueing, prefill, draft tokens). For escalated requests this is "
+               "pure added latency before the strong model starts; it is capped near the policy's max_draft_ms."),
+    panel(15, "Cascade draft tokens per second, kept vs discarded", [(f"sum by (policy, fate) (rate(sluice_cascade_draft_tokens_total[{R}])) or on() vector(0)", "{{policy}} {{fate}}")], "short", x=12, y=49,
+          desc="Tokens the local model drafted before the decision. Kept: part of the answer. Discarded: local compute "
+               "thrown away because the request escalated."),
+    panel(16, "Escalation probability distribution", [(f"sum by (le) (rate(sluice_cascade_escalation_probability_bucket[{R}])) or on() vector(0)", "{{le}}")], "short", "heatmap", x=0, y=57,
+          desc="The escalation head's P(the local answer is not good enough), per bucket. Mass near the policy's "
+               "threshold means decisions that are close calls; a shifting shape means traffic or the head changed."),
+    panel(17, "Escalation probability quantiles", [
+        (f"histogram_quantile(0.5, sum by (le, policy) (rate(sluice_cascade_escalation_probability_bucket[{R}]))) or on() vector(0)", "p50 {{policy}}"),
+        (f"histogram_quantile(0.9, sum by (le, policy) (rate(sluice_cascade_escalation_probability_bucket[{R}]))) or on() vector(0)", "p90 {{policy}}"),
+    ], "short", x=12, y=57,
+          desc="Compare with the policy's threshold: the share of probabilities above it is roughly the escalation "
+               "rate. Timed-out drafts and head errors escalate without a probability and are not counted here."),
+    panel(18, "Cascade draft timeouts", [(f"sum by (policy) (rate(sluice_cascade_draft_timeouts_total[{R}])) or on() vector(0)", "{{policy}}")], "reqps", x=0, y=65,
+          desc="Drafts escalated because they had not reached the decision point within max_draft_ms: the local model is "
+               "saturated or max_draft_ms is too tight. Each one paid max_draft_ms before the strong model started "
+               "(SluiceCascadeDraftTimeouts fires above 10% of decisions)."),
+    panel(19, "Cascade cost: local drafts vs frontier (USD/hour)", [
+        (f"sum by (policy, model) (rate(sluice_cost_usd_total[{R}]) and on (policy) {CD}) * 3600 or on() vector(0)", "{{policy}} {{model}}"),
+        (f"sum by (policy) (rate(sluice_cascade_discarded_cost_usd_total[{R}])) * 3600 or on() vector(0)", "{{policy}} discarded drafts"),
+    ], "currencyUSD", x=12, y=65,
+          desc="Spend of cascade policies by model: the local model's line is every draft (kept and discarded) at its "
+               "configured prices, the others are the frontier models escalated requests went to. Discarded drafts: "
+               "the local compute escalations threw away, already included in the local model's line."),
+], "Where requests go and why: route mix, decisions by rule or head, scores, decision latency, fallbacks, cascades.")
 
 latency = dashboard("sluice-latency", "Sluice · Latency & health", [
     panel(1, "Request duration by route", [

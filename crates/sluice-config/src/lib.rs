@@ -25,8 +25,8 @@ pub use load::{file, load, load_str, Source, DEFAULT_YAML};
 pub use section::keys::{Budget, BudgetPeriod, KeyConfig};
 pub use section::models::{ModelConfig, Pricing, Supports};
 pub use section::policies::{
-    Aggregate, CompiledRegex, Overflow, PatternRule, PolicyConfig, Rules, SemanticRouteConfig,
-    Strategy,
+    Aggregate, CascadeConfig, CompiledRegex, DecideAt, Overflow, PatternRule, PolicyConfig, Rules,
+    SemanticRouteConfig, Strategy,
 };
 pub use section::providers::{LocalConfig, ProviderConfig};
 pub use section::router::{EmbedderConfig, RouterConfig};

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use sluice_config::Overflow;
 use sluice_upstream::UpstreamError;
 
+use crate::cascade;
 use crate::error::ApiError;
 use crate::layers::auth::{Pinned, Who};
 use crate::layers::limits::Parsed;
@@ -67,6 +68,7 @@ pub async fn chat(State(state): State<Arc<AppState>>, req: Request) -> Response 
     let mut reason = route.reason.clone();
     let mut failures = Vec::new();
     let mut last_upstream: Option<UpstreamError> = None;
+    let mut cascade_outcome = None;
     let mut i = 0;
     while let Some(&name) = chain.get(i) {
         i += 1;
@@ -86,11 +88,38 @@ pub async fn chat(State(state): State<Arc<AppState>>, req: Request) -> Response 
             score: route.score,
             meter: &meter,
             stream_limit: config.server.max_stream_duration,
+            cascade: cascade_outcome,
         };
-        let failure = match target.call(call).await {
+        // A cascade's first target drafts; the rest of the chain is its escalation.
+        let result = match (&route.cascade, &target) {
+            (Some(c), Target::Local { model, local }) if i == 1 => {
+                cascade::draft(
+                    model,
+                    local,
+                    &c.plan,
+                    c.embedding.as_deref().map(Vec::as_slice),
+                    &route.label,
+                    chain.get(1).copied(),
+                    call,
+                )
+                .await
+            }
+            _ => target.call(call).await,
+        };
+        let failure = match result {
             Ok(resp) => return resp,
             Err(f) => f,
         };
+        if failure.kind == cascade::ESCALATED {
+            cascade_outcome = Some("escalated");
+            if let Some(&next) = chain.get(i) {
+                reason = format!(
+                    "{reason}; cascade: {name} escalated ({}) -> {next}",
+                    failure.why
+                );
+                continue;
+            }
+        }
         let said = what(&failure);
         let refusal = match failure.next {
             Next::Stop(e) => return e.into_response(),

@@ -49,6 +49,10 @@ pub struct Entry {
     pub caller: Option<Arc<Caller>>,
     /// Budget reserved for this request at admission, settled when recorded.
     pub reservation: Option<crate::limits::Reservation>,
+    /// Tokens and cost charged along the way by models that did not answer (a cascade's
+    /// discarded draft): already in the metrics, settled against the key with the rest.
+    side_tokens: u64,
+    side_cost: u128,
     recorded: bool,
 }
 
@@ -83,6 +87,8 @@ impl Entry {
             prompt_bytes: 0,
             caller: None,
             reservation: None,
+            side_tokens: 0,
+            side_cost: 0,
             recorded: false,
         }
     }
@@ -99,6 +105,35 @@ impl Entry {
     pub fn fail(self, err: ApiError) -> Response {
         self.finish(err.status.as_u16(), "error", None, None);
         err.into_response()
+    }
+
+    /// Charges tokens that `model` spent on this request without answering it (a cascade's
+    /// discarded draft): counted at once under that model, and settled against the key's
+    /// budget together with the answer. No baseline: the request is compared with its
+    /// baseline once, by what answered. Returns the cost in pico-USD.
+    pub fn side_charge(&mut self, model: &str, price: TokenPrices, t: Tokens) -> u128 {
+        let m = &self.state.metrics;
+        for (kind, n) in [
+            ("prompt", t.prompt),
+            ("cached_prompt", t.cached),
+            ("completion", t.completion),
+        ] {
+            m.tokens
+                .with_label_values(&[self.policy.as_str(), model, kind])
+                .inc_by(n);
+        }
+        let cost = price.cost(t);
+        m.cost.add(&[self.policy.as_str(), model], cost);
+        if let Some(c) = &self.caller {
+            let tenant = [c.key.tenant.as_str()];
+            m.tenant_tokens
+                .with_label_values(&tenant)
+                .inc_by(t.prompt + t.completion);
+            m.tenant_cost.add(&tenant, cost);
+        }
+        self.side_tokens += t.prompt + t.completion;
+        self.side_cost += cost;
+        cost
     }
 
     /// Records time to first token for this request's policy and route.
@@ -194,10 +229,10 @@ impl Entry {
                 .add(&labels, self.baseline.map_or(cost, |b| b.cost(t)));
         }
         if let Some(c) = &self.caller {
-            let used = tokens.map_or(0, |t| t.prompt + t.completion);
+            let used = tokens.map_or(0, |t| t.prompt + t.completion) + self.side_tokens;
             self.state
                 .limiter
-                .settle(c, used, cost, self.reservation.take());
+                .settle(c, used, cost + self.side_cost, self.reservation.take());
         }
         m.in_flight.dec();
         m.requests

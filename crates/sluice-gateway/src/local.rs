@@ -486,6 +486,8 @@ pub struct LocalStream {
     started: bool,
     finished: bool,
     pending: Vec<Bytes>,
+    /// Text generated before the stream started (a cascade's accepted draft), sent first.
+    held: std::collections::VecDeque<String>,
     on_end: Option<Box<dyn FnOnce(LocalEnd) + Send>>,
 }
 
@@ -506,8 +508,17 @@ impl LocalStream {
             started: false,
             finished: false,
             pending: Vec::new(),
+            held: std::collections::VecDeque::new(),
             on_end: Some(Box::new(on_end)),
         }
+    }
+
+    /// Text already generated (and held back) before the stream, sent right after the role
+    /// chunk; `tokens` is how many completion tokens it took.
+    pub fn with_held(mut self, held: Vec<String>, tokens: usize) -> LocalStream {
+        self.tokens = tokens as u64;
+        self.held = held.into();
+        self
     }
 
     fn end(&mut self, outcome: &'static str) {
@@ -539,6 +550,11 @@ impl Stream for LocalStream {
         if !this.started {
             this.started = true;
             return Poll::Ready(Some(Ok(Self::frame(&this.writer.role()))));
+        }
+        if let Some(text) = this.held.pop_front() {
+            this.first_token_at.get_or_insert_with(Instant::now);
+            this.content_bytes += text.len() as u64;
+            return Poll::Ready(Some(Ok(Self::frame(&this.writer.content(&text)))));
         }
         loop {
             if let Some(b) = this.pending.pop() {

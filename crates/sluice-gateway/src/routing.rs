@@ -42,6 +42,8 @@ pub struct CompiledPolicy {
     pub routing: RoutingPolicy,
     pub head: Option<Arc<LearnedHead>>,
     pub aggregate: heads::Aggregate,
+    /// A cascade policy's escalation head and settings.
+    pub cascade: Option<Arc<crate::cascade::Plan>>,
 }
 
 pub use sluice_router::embedding::{model_path, models_dir};
@@ -115,10 +117,16 @@ pub fn build_router(
 /// Heads built into the binary, so the embedded default config works wherever the binary
 /// runs. Used only for the embedded config (whose relative paths have no folder to resolve
 /// against) when no such file exists in the working directory.
-const BUILTIN_HEADS: &[(&str, &[u8])] = &[(
-    "router-head.onnx",
-    include_bytes!("../../../config/router-head.onnx"),
-)];
+const BUILTIN_HEADS: &[(&str, &[u8])] = &[
+    (
+        "router-head.onnx",
+        include_bytes!("../../../config/router-head.onnx"),
+    ),
+    (
+        "cascade-head.onnx",
+        include_bytes!("../../../config/cascade-head.onnx"),
+    ),
+];
 
 /// Loads the heads the config names, reusing those whose file did not change.
 pub fn load_heads(
@@ -188,6 +196,7 @@ pub fn load_heads(
 /// Compiles every policy. Blocking: embeds semantic examples (call off the async runtime).
 pub fn compile_policies(
     config: &Config,
+    base_dir: &Path,
     router: Option<&Arc<RouterRuntime>>,
     heads: &HashMap<String, LoadedHead>,
     locals: &HashMap<String, Arc<crate::local::LocalTarget>>,
@@ -196,14 +205,41 @@ pub fn compile_policies(
     for (name, p) in &config.policies {
         out.insert(
             name.clone(),
-            Arc::new(compile(config, p, router, heads, locals)?),
+            Arc::new(compile(config, base_dir, p, router, heads, locals)?),
         );
     }
     Ok(out)
 }
 
+/// Loads a cascade's escalation head: the file the config names (relative to the config's
+/// folder), or for the embedded config the head built into the binary.
+fn load_escalation_head(
+    base_dir: &Path,
+    policy: &str,
+    file: &str,
+) -> anyhow::Result<sluice_local::escalation::EscalationHead> {
+    use sluice_local::escalation::EscalationHead;
+    let path = if Path::new(file).is_absolute() {
+        PathBuf::from(file)
+    } else {
+        base_dir.join(file)
+    };
+    let builtin = BUILTIN_HEADS
+        .iter()
+        .find(|(n, _)| *n == file)
+        .map(|(_, b)| *b);
+    let head = match (base_dir.as_os_str().is_empty(), builtin, path.exists()) {
+        (true, Some(bytes), false) => {
+            EscalationHead::from_bytes(bytes, &format!("built-in {file}"))
+        }
+        _ => EscalationHead::load(&path),
+    };
+    head.map_err(|e| anyhow::anyhow!("policies.{policy}.cascade.head: {e}"))
+}
+
 fn compile(
     config: &Config,
+    base_dir: &Path,
     p: &PolicyConfig,
     router: Option<&Arc<RouterRuntime>>,
     heads: &HashMap<String, LoadedHead>,
@@ -233,6 +269,7 @@ fn compile(
         })
         .collect();
     let mut head = None;
+    let mut cascade = None;
     let mut semantic = Vec::new();
     let mut aggregate = heads::Aggregate::Max;
     let strategy = match &p.strategy {
@@ -247,6 +284,42 @@ fn compile(
             policy::Strategy::Learned {
                 threshold: *threshold as f32,
             }
+        }
+        Strategy::Cascade {
+            threshold,
+            cascade: c,
+        } => {
+            let esc = load_escalation_head(base_dir, &p.name, &c.head)?;
+            let embed = esc.embedding_dim() > 0;
+            if embed {
+                let dim = router.map(|r| r.embedder.dim());
+                if dim != Some(esc.embedding_dim()) {
+                    anyhow::bail!(
+                        "policies.{}.cascade.head: {} reads {}-dimensional prompt embeddings, but the router's embedder gives {}",
+                        p.name,
+                        esc.path,
+                        esc.embedding_dim(),
+                        dim.map_or("none (no router section)".into(), |d| d.to_string())
+                    );
+                }
+            }
+            if let Some(trained) = esc.decide_at.filter(|&n| n > 0 && n != c.checkpoint()) {
+                tracing::warn!(
+                    policy = %p.name,
+                    head = %esc.path,
+                    trained,
+                    configured = c.checkpoint(),
+                    "the escalation head was trained for another decision point; its probabilities may be off"
+                );
+            }
+            cascade = Some(Arc::new(crate::cascade::Plan {
+                head: Arc::new(esc),
+                threshold: *threshold,
+                checkpoint: c.checkpoint(),
+                max_draft: c.max_draft,
+                prompt_window: c.prompt_window,
+            }));
+            policy::Strategy::Cascade { embed }
         }
         Strategy::Semantic {
             aggregate: agg,
@@ -291,6 +364,7 @@ fn compile(
         },
         head,
         aggregate,
+        cascade,
     })
 }
 
@@ -440,6 +514,8 @@ pub struct Routed {
     /// Batch the embedding ran in, when one was needed.
     pub batch_size: Option<usize>,
     pub overflowed: bool,
+    /// The prompt's embedding, kept only for a cascade whose head reads it.
+    pub embedding: Option<Arc<Vec<f32>>>,
 }
 
 /// Decides for one request. Async: the embedding runs on the router's threads.
@@ -456,9 +532,13 @@ pub async fn decide(
         elapsed: started.elapsed(),
         batch_size: None,
         overflowed,
+        embedding: None,
     };
     if let Some(decision) = policy::rules(p, features) {
         return unscored(decision, false);
+    }
+    if !p.needs_embedding() {
+        return unscored(policy::decide(p, features, &Scores::default()), false);
     }
     let Some(router) = router else {
         // Config validation guarantees a router for non-static strategies.
@@ -468,6 +548,7 @@ pub async fn decide(
         .embedder
         .embed(features.text.clone(), compiled.head.clone())
         .await;
+    let mut embedding = None;
     let (scores, batch_size) = match result {
         Ok(Embedded {
             vector,
@@ -480,6 +561,9 @@ pub async fn decide(
                 .iter()
                 .map(|r| r.similarity(&vector, compiled.aggregate))
                 .collect();
+            if compiled.cascade.is_some() {
+                embedding = Some(Arc::new(vector));
+            }
             (Scores { learned, semantic }, Some(batch_size))
         }
         Err(RouterError::Overloaded { .. }) => return unscored(policy::overflow(p), true),
@@ -495,6 +579,7 @@ pub async fn decide(
         elapsed: started.elapsed(),
         batch_size,
         overflowed: false,
+        embedding,
     }
 }
 
@@ -504,10 +589,17 @@ pub fn chain<'a>(
     config: &'a Config,
     policy: &'a PolicyConfig,
     target: &str,
+    cascade: bool,
 ) -> Vec<&'a sluice_config::ModelConfig> {
     let mut names: Vec<&str> = vec![target];
+    // A cascade's draft escalates to `strong` first.
+    if let Some(s) = policy.strong.as_deref().filter(|_| cascade) {
+        if s != target {
+            names.push(s);
+        }
+    }
     for f in &policy.fallbacks {
-        if f != target {
+        if !names.contains(&f.as_str()) {
             names.push(f);
         }
     }
@@ -551,7 +643,7 @@ pub fn explain(
         Decision::Reject { reason } => (None, "overflow", None, reason.as_str(), true),
     };
     let chain: Vec<&str> = match (target, config.policies.get(policy)) {
-        (Some(t), Some(pc)) => chain(config, pc, t)
+        (Some(t), Some(pc)) => chain(config, pc, t, basis == "cascade")
             .iter()
             .map(|m| m.name.as_str())
             .collect(),
@@ -574,6 +666,12 @@ pub fn explain(
                 .collect::<serde_json::Map<_, _>>()
         }),
         "chain": chain,
+        "cascade": (basis == "cascade").then(|| compiled.cascade.as_ref().map(|c| serde_json::json!({
+            "head": c.head.path,
+            "threshold": c.threshold,
+            "decide_after_tokens": c.checkpoint,
+            "max_draft_ms": c.max_draft.as_millis() as u64,
+        }))).flatten(),
         "decision_ms": routed.elapsed.as_secs_f64() * 1000.0,
         "batch_size": routed.batch_size,
     })

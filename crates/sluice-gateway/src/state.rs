@@ -107,7 +107,8 @@ impl Runtime {
             router.as_ref(),
             previous.map_or(&empty, |p| &p.heads),
         )?;
-        let policies = routing::compile_policies(&config, router.as_ref(), &heads, &locals)?;
+        let policies =
+            routing::compile_policies(&config, &ctx.base_dir, router.as_ref(), &heads, &locals)?;
         let keys = KeyRing::new(&config);
         for k in config.keys.values() {
             if let Some(b) = &k.budget {

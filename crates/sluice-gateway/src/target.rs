@@ -27,6 +27,8 @@ use crate::state::{AppState, Runtime};
 pub const ROUTE_HEADER: &str = "x-sluice-route";
 pub const REASON_HEADER: &str = "x-sluice-reason";
 pub const SCORE_HEADER: &str = "x-sluice-score";
+/// `accepted` (the local draft is the answer) or `escalated`, on cascade policies.
+pub const CASCADE_HEADER: &str = "x-sluice-cascade";
 
 /// One model of a chain, ready to call.
 pub enum Target<'a> {
@@ -55,6 +57,8 @@ pub struct Call<'a> {
     pub meter: &'a Meter,
     /// `server.max_stream_duration` of the config the request is pinned to.
     pub stream_limit: std::time::Duration,
+    /// `x-sluice-cascade` for the answer: a cascade escalated to this target.
+    pub cascade: Option<&'static str>,
 }
 
 /// Why a target did not answer, and what the chain does next.
@@ -185,10 +189,18 @@ async fn upstream(
         reason: call.reason,
         score: call.score,
         stream_limit: call.stream_limit,
+        cascade: call.cascade,
+    };
+    let with_cascade = |mut r: Response| {
+        if let Some(c) = call.cascade {
+            r.headers_mut()
+                .insert(CASCADE_HEADER, HeaderValue::from_static(c));
+        }
+        r
     };
     match result {
-        Ok(resp) => Ok(relay(entry, resp, &headers, call.strip_usage)),
-        Err(e) if e.is_client_error() => Ok(relay_client_error(entry, e, &headers)),
+        Ok(resp) => Ok(with_cascade(relay(entry, resp, &headers, call.strip_usage))),
+        Err(e) if e.is_client_error() => Ok(with_cascade(relay_client_error(entry, e, &headers))),
         Err(e) => {
             // Not this target's request after all: back in the slot for the next one.
             call.meter.put(entry);
@@ -239,101 +251,132 @@ async fn local_call(
     local: &Arc<LocalTarget>,
     call: Call<'_>,
 ) -> Result<Response, Failure> {
-    call.meter.update(|e| {
-        e.route.clone_from(&model.name);
-        e.price = prices(model);
-    });
-    let stop = |e: ApiError, kind| Failure {
+    let gen = prepare_local(model, local, &call).await?;
+    let prompt_tokens = gen.prompt_ids.len();
+    let rx = submit_local(model, local, call.state, gen)?;
+    let entry = call.meter.take().ok_or_else(settled_already)?;
+    let served = Served {
+        route: &model.name,
+        reason: call.reason,
+        score: call.score,
+        stream_limit: call.stream_limit,
+        cascade: call.cascade,
+    };
+    let stream = call.chat.is_stream();
+    Ok(local_answer(
+        entry,
+        rx,
+        &model.upstream_model,
+        &served,
+        stream,
+        stream && !call.strip_usage,
+        prompt_tokens,
+        Held::default(),
+    )
+    .await)
+}
+
+fn stop(e: ApiError, kind: &'static str) -> Failure {
+    Failure {
         kind,
         why: e.body.error.message.clone(),
         next: Next::Stop(e),
         upstream: None,
-    };
+    }
+}
+
+pub(crate) fn settled_already() -> Failure {
+    stop(
+        ApiError::unavailable("the request's account was already settled"),
+        "internal",
+    )
+}
+
+/// Labels the request with the local model and renders and tokenises its prompt.
+pub(crate) async fn prepare_local(
+    model: &ModelConfig,
+    local: &Arc<LocalTarget>,
+    call: &Call<'_>,
+) -> Result<sluice_local::generate::GenRequest, Failure> {
+    call.meter.update(|e| {
+        e.route.clone_from(&model.name);
+        e.price = prices(model);
+    });
     // Rendering the template and tokenising a long prompt take milliseconds to seconds of
     // CPU: off the async workers, which serve every other request.
     let prepared = {
         let (local, chat, name) = (local.clone(), call.chat.clone(), model.name.clone());
         tokio::task::spawn_blocking(move || local.prepare(&chat, &name)).await
     };
-    let gen = match prepared {
-        Ok(Ok(g)) => g,
-        Ok(Err(e)) => return Err(stop(e, "invalid_request")),
-        Err(_) => {
-            return Err(stop(
-                ApiError::unavailable(
-                    "preparing the prompt for the local model failed unexpectedly",
-                ),
-                "internal",
-            ))
-        }
-    };
-    let prompt_tokens = gen.prompt_ids.len();
-    match local.engine.submit(gen) {
-        Ok(rx) => {
-            let entry = call.meter.take().ok_or_else(|| {
-                stop(
-                    ApiError::unavailable("the request's account was already settled"),
-                    "internal",
-                )
-            })?;
-            let served = Served {
-                route: &model.name,
-                reason: call.reason,
-                score: call.score,
-                stream_limit: call.stream_limit,
-            };
-            let stream = call.chat.is_stream();
-            Ok(local_answer(
-                entry,
-                rx,
-                &model.upstream_model,
-                &served,
-                stream,
-                stream && !call.strip_usage,
-                prompt_tokens,
-            )
-            .await)
-        }
-        Err(err) => {
-            let (kind, why) = match &err {
-                SubmitError::Overloaded(_) => ("queue_full", "its queue is full"),
-                SubmitError::TooLarge { .. } => {
-                    ("too_large", "the request exceeds its KV cache budget")
-                }
-                SubmitError::Closed => ("closed", "it has shut down"),
-            };
-            if !matches!(err, SubmitError::Closed) {
-                call.state
-                    .metrics
-                    .local_rejected
-                    .with_label_values(&[&model.provider, kind])
-                    .inc();
-            }
-            let next = match err {
-                SubmitError::Overloaded(_) => Next::Overflow(local::overloaded(&model.name, why)),
-                SubmitError::TooLarge { .. } => Next::Overflow(local::too_large(&model.name, &err)),
-                SubmitError::Closed => Next::FallBack,
-            };
-            Err(Failure {
-                kind,
-                why: why.to_owned(),
-                next,
-                upstream: None,
-            })
-        }
+    match prepared {
+        Ok(Ok(g)) => Ok(g),
+        Ok(Err(e)) => Err(stop(e, "invalid_request")),
+        Err(_) => Err(stop(
+            ApiError::unavailable("preparing the prompt for the local model failed unexpectedly"),
+            "internal",
+        )),
     }
 }
 
+/// Queues a generation; a full queue or KV budget leaves the decision to the policy's
+/// overflow rule, a model that shut down to the next target.
+// A `Failure` is built at most once per target tried: its size costs nothing that matters.
+#[allow(clippy::result_large_err)]
+pub(crate) fn submit_local(
+    model: &ModelConfig,
+    local: &Arc<LocalTarget>,
+    state: &AppState,
+    gen: sluice_local::generate::GenRequest,
+) -> Result<tokio::sync::mpsc::Receiver<Event>, Failure> {
+    let err = match local.engine.submit(gen) {
+        Ok(rx) => return Ok(rx),
+        Err(e) => e,
+    };
+    let (kind, why) = match &err {
+        SubmitError::Overloaded(_) => ("queue_full", "its queue is full"),
+        SubmitError::TooLarge { .. } => ("too_large", "the request exceeds its KV cache budget"),
+        SubmitError::Closed => ("closed", "it has shut down"),
+    };
+    if !matches!(err, SubmitError::Closed) {
+        state
+            .metrics
+            .local_rejected
+            .with_label_values(&[&model.provider, kind])
+            .inc();
+    }
+    let next = match err {
+        SubmitError::Overloaded(_) => Next::Overflow(local::overloaded(&model.name, why)),
+        SubmitError::TooLarge { .. } => Next::Overflow(local::too_large(&model.name, &err)),
+        SubmitError::Closed => Next::FallBack,
+    };
+    Err(Failure {
+        kind,
+        why: why.to_owned(),
+        next,
+        upstream: None,
+    })
+}
+
+/// Text a local generation produced before its answer started (a cascade's kept draft).
+#[derive(Default)]
+pub(crate) struct Held {
+    pub pieces: Vec<String>,
+    pub tokens: usize,
+}
+
 /// Which model answered and why, for the response's headers.
-struct Served<'a> {
-    route: &'a str,
-    reason: &'a str,
-    score: Option<f32>,
-    stream_limit: std::time::Duration,
+pub(crate) struct Served<'a> {
+    pub route: &'a str,
+    pub reason: &'a str,
+    pub score: Option<f32>,
+    pub stream_limit: std::time::Duration,
+    /// `x-sluice-cascade`, when a cascade decided.
+    pub cascade: Option<&'static str>,
 }
 
 /// Answers from a local model: the whole completion, or an SSE stream of it.
-async fn local_answer(
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn local_answer(
     entry: Entry,
     rx: tokio::sync::mpsc::Receiver<Event>,
     name: &str,
@@ -341,10 +384,14 @@ async fn local_answer(
     stream: bool,
     include_usage: bool,
     prompt_tokens: usize,
+    held: Held,
 ) -> Response {
     let id = local::completion_id();
     let mut headers = HeaderMap::new();
     sluice_headers(&mut headers, served.route, served.reason, served.score);
+    if let Some(c) = served.cascade {
+        headers.insert(CASCADE_HEADER, HeaderValue::from_static(c));
+    }
     let body = if stream {
         headers.insert(
             header::CONTENT_TYPE,
@@ -364,7 +411,8 @@ async fn local_answer(
                     entry.first_token(first);
                 }
                 entry.finish(200, end.outcome, Some(end.usage), Some(end.content_bytes));
-            }),
+            })
+            .with_held(held.pieces, held.tokens),
         ))
     } else {
         match local::collect(rx).await {

@@ -251,6 +251,7 @@ models:
                 score: None,
                 meter: &meter,
                 stream_limit: std::time::Duration::from_secs(60),
+                cascade: None,
             })
             .await;
         (result, meter)

@@ -19,6 +19,9 @@ pub enum Strategy {
     Learned { threshold: f32 },
     /// The most similar semantic route above its own threshold, else the default target.
     Semantic { aggregate: Aggregate },
+    /// The weak (local) target drafts and its own confidence decides later, outside the
+    /// router; `embed`: the escalation head also reads the prompt's embedding.
+    Cascade { embed: bool },
 }
 
 /// What happens when the embedder's queue is full.
@@ -76,7 +79,11 @@ pub struct RoutingPolicy {
 impl RoutingPolicy {
     /// Whether deciding needs an embedding (so the gateway knows whether to call the router).
     pub fn needs_embedding(&self) -> bool {
-        !matches!(self.strategy, Strategy::Static)
+        match self.strategy {
+            Strategy::Static => false,
+            Strategy::Cascade { embed } => embed,
+            Strategy::Learned { .. } | Strategy::Semantic { .. } => true,
+        }
     }
 }
 
@@ -112,6 +119,8 @@ pub enum Basis {
     Semantic,
     Static,
     Overflow,
+    /// The local model drafts; the gateway's cascade decides after it.
+    Cascade,
 }
 
 impl Basis {
@@ -125,6 +134,7 @@ impl Basis {
             Basis::Semantic => "semantic",
             Basis::Static => "static",
             Basis::Overflow => "overflow",
+            Basis::Cascade => "cascade",
         }
     }
 }
@@ -303,6 +313,15 @@ pub fn decide(p: &RoutingPolicy, f: &Features, s: &Scores) -> Decision {
                     format!("no learned score -> {strong}"),
                 ),
             }
+        }
+        Strategy::Cascade { .. } => {
+            let strong = p.strong.as_deref().unwrap_or(weak);
+            Decision::route(
+                weak,
+                Basis::Cascade,
+                None,
+                format!("cascade: {weak} drafts, {strong} if its confidence is low"),
+            )
         }
         Strategy::Semantic { .. } => {
             let best = p

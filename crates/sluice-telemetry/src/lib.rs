@@ -92,6 +92,18 @@ pub struct Metrics {
     /// 0 closed, 1 open, 2 half-open.
     pub circuit_state: IntGaugeVec,
     pub circuit_opened: IntCounterVec,
+    /// Cascade policies: the local draft kept or escalated, by policy.
+    pub cascade_decisions: IntCounterVec,
+    /// Drafts escalated because they had not reached the decision point in time.
+    pub cascade_timeouts: IntCounterVec,
+    /// Draft tokens kept (the answer) or discarded (escalated).
+    pub cascade_draft_tokens: IntCounterVec,
+    /// Request start to the cascade's decision, by outcome: what escalation costs in time.
+    pub cascade_draft_seconds: HistogramVec,
+    /// The escalation head's probability, by policy.
+    pub cascade_probability: HistogramVec,
+    /// Local compute spent on drafts that were then discarded, at the local model's prices.
+    pub cascade_discarded_cost: usd::UsdCounterVec,
     /// (name, help) of every registered family, in registration order: the source of the
     /// README's metrics reference (a test keeps the two in step).
     families: Vec<(String, String)>,
@@ -398,6 +410,58 @@ impl Metrics {
             ),
             &["provider"],
         )?;
+        let cascade_decisions = IntCounterVec::new(
+            Opts::new(
+                "sluice_cascade_decisions_total",
+                "Cascade decisions by policy and outcome (accepted: the local draft is the answer; escalated: sent to the strong model)",
+            ),
+            &["policy", "outcome"],
+        )?;
+        let cascade_timeouts = IntCounterVec::new(
+            Opts::new(
+                "sluice_cascade_draft_timeouts_total",
+                "Cascade drafts escalated because they had not reached the decision point within max_draft_ms",
+            ),
+            &["policy"],
+        )?;
+        let cascade_draft_tokens = IntCounterVec::new(
+            Opts::new(
+                "sluice_cascade_draft_tokens_total",
+                "Tokens the local model drafted before the cascade decided, by fate (kept, discarded)",
+            ),
+            &["policy", "fate"],
+        )?;
+        let cascade_draft_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "sluice_cascade_draft_seconds",
+                "Request start to the cascade's decision (queueing, prefill, draft tokens), by outcome: the latency drafting adds to escalated requests",
+            )
+            .buckets(vec![
+                0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0,
+            ]),
+            &["policy", "outcome"],
+        )?;
+        let cascade_probability = HistogramVec::new(
+            HistogramOpts::new(
+                "sluice_cascade_escalation_probability",
+                "The escalation head's P(the local answer is not good enough)",
+            )
+            .buckets(vec![
+                0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95,
+            ]),
+            &["policy"],
+        )?;
+        let cascade_discarded_cost = usd::UsdCounterVec::new(
+            "sluice_cascade_discarded_cost_usd_total",
+            "Local compute of escalated (discarded) cascade drafts, at the local model's configured prices, in USD",
+            &["policy"],
+        )?;
+        reg(&registry, &mut families, cascade_decisions.clone())?;
+        reg(&registry, &mut families, cascade_timeouts.clone())?;
+        reg(&registry, &mut families, cascade_draft_tokens.clone())?;
+        reg(&registry, &mut families, cascade_draft_seconds.clone())?;
+        reg(&registry, &mut families, cascade_probability.clone())?;
+        reg(&registry, &mut families, cascade_discarded_cost.clone())?;
         reg(&registry, &mut families, cost.clone())?;
         reg(&registry, &mut families, baseline_cost.clone())?;
         reg(&registry, &mut families, tokens.clone())?;
@@ -490,6 +554,12 @@ impl Metrics {
             state_backend_up,
             circuit_state,
             circuit_opened,
+            cascade_decisions,
+            cascade_timeouts,
+            cascade_draft_tokens,
+            cascade_draft_seconds,
+            cascade_probability,
+            cascade_discarded_cost,
             families,
         })
     }

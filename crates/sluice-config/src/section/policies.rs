@@ -31,9 +31,13 @@ pub struct RawPolicy {
     /// `strong: gpt-4o`
     #[serde(default)]
     pub strong: Option<String>,
-    /// `learned`: scores at or above this go to `strong`. `threshold: 0.42`
+    /// `learned`: scores at or above this go to `strong`; `cascade`: an escalation
+    /// probability at or above this drops the local draft for `strong`. `threshold: 0.42`
     #[serde(default)]
     pub threshold: Option<f64>,
+    /// `cascade`: the escalation head and when it decides.
+    #[serde(default)]
+    pub cascade: Option<RawCascade>,
     /// `learned`: which `router.heads` entry scores requests. `head: default`
     #[serde(default)]
     pub head: Option<String>,
@@ -68,6 +72,81 @@ pub enum StrategyKind {
     Static,
     Learned,
     Semantic,
+    Cascade,
+}
+
+/// `policies.<name>.cascade` — the local model (`target`, a `kind: local` model) drafts
+/// the answer; its own confidence, read by an escalation head, decides whether the draft
+/// is the answer or the request goes to `strong`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCascade {
+    /// The ONNX escalation head (relative to the config file), as `sluice-evals
+    /// cascade-train` writes it. `head: cascade-head.onnx`
+    pub head: String,
+    /// When the head decides: `prefill` (the prompt and the first token), a number of
+    /// generated tokens, or `end` (of the draft, at most `max_draft_tokens`). Streamed
+    /// tokens are held until then, so a client never sees a draft that is withdrawn.
+    /// `decide_at: 8`
+    #[serde(default)]
+    pub decide_at: Option<RawDecideAt>,
+    /// Longest draft before the decision. `max_draft_tokens: 64`
+    #[serde(default = "default_max_draft_tokens")]
+    pub max_draft_tokens: usize,
+    /// A draft that has not reached its decision point after this long (queueing included)
+    /// is escalated: the most an escalated request loses to drafting. `max_draft_ms: 150`
+    #[serde(default = "default_max_draft_ms")]
+    pub max_draft_ms: u64,
+    /// Prompt tokens (the last ones) whose likelihood under the local model is a signal.
+    /// `prompt_window: 32`
+    #[serde(default = "default_prompt_window")]
+    pub prompt_window: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawDecideAt {
+    Tokens(usize),
+    Word(String),
+}
+
+fn default_max_draft_tokens() -> usize {
+    64
+}
+fn default_max_draft_ms() -> u64 {
+    150
+}
+fn default_prompt_window() -> usize {
+    32
+}
+
+/// When a cascade decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecideAt {
+    Prefill,
+    Tokens(usize),
+    End,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CascadeConfig {
+    /// As written; relative paths resolve against the config file's folder.
+    pub head: String,
+    pub decide_at: DecideAt,
+    pub max_draft_tokens: usize,
+    pub max_draft: std::time::Duration,
+    pub prompt_window: usize,
+}
+
+impl CascadeConfig {
+    /// Generated tokens after which the head decides (1 = right after the prefill).
+    pub fn checkpoint(&self) -> usize {
+        match self.decide_at {
+            DecideAt::Prefill => 1,
+            DecideAt::Tokens(n) => n.min(self.max_draft_tokens),
+            DecideAt::End => self.max_draft_tokens,
+        }
+    }
 }
 
 /// `policies.<name>.routes[i]` — a semantic route.
@@ -119,6 +198,12 @@ pub enum Strategy {
         aggregate: Aggregate,
         routes: Vec<SemanticRouteConfig>,
     },
+    /// The local `target` drafts; an escalation probability `>= threshold` sends the
+    /// request to `strong` instead.
+    Cascade {
+        threshold: f64,
+        cascade: CascadeConfig,
+    },
 }
 
 impl Strategy {
@@ -127,6 +212,7 @@ impl Strategy {
             Strategy::Static => "static",
             Strategy::Learned { .. } => "learned",
             Strategy::Semantic { .. } => "semantic",
+            Strategy::Cascade { .. } => "cascade",
         }
     }
 }
@@ -247,7 +333,7 @@ impl PolicyConfig {
 /// its strategy has what it needs, its rules' regexes compile.
 pub(crate) fn check_policy(
     name: &str,
-    p: RawPolicy,
+    mut p: RawPolicy,
     path: &str,
     models: &BTreeMap<String, ModelConfig>,
     router: Option<&RouterConfig>,
@@ -387,11 +473,59 @@ pub(crate) fn check_policy(
             }
             Strategy::Semantic { aggregate, routes }
         }
+        StrategyKind::Cascade => {
+            if models.get(&p.target).is_some_and(|m| !m.local) {
+                errors.push(ConfigError::new(
+                    format!("{path}.target"),
+                    format!(
+                        "a cascade drafts with an in-process model: '{}' is not a `kind: local` model",
+                        p.target
+                    ),
+                ));
+            }
+            if p.strong.is_none() {
+                errors.push(ConfigError::new(
+                    format!("{path}.strong"),
+                    "a cascade policy needs a strong model to escalate to",
+                ));
+            }
+            let threshold = p.threshold.unwrap_or(f64::NAN);
+            if !(0.0..=1.0).contains(&threshold) {
+                errors.push(ConfigError::new(
+                    format!("{path}.threshold"),
+                    "a cascade policy needs a threshold between 0 and 1",
+                ));
+            }
+            let cascade = match p.cascade.take() {
+                Some(c) => check_cascade(c, &format!("{path}.cascade"), errors),
+                None => {
+                    errors.push(ConfigError::new(
+                        format!("{path}.cascade"),
+                        "a cascade policy needs `cascade: {head: <escalation head .onnx>}`",
+                    ));
+                    None
+                }
+            };
+            match cascade {
+                Some(cascade) => Strategy::Cascade { threshold, cascade },
+                None => Strategy::Static,
+            }
+        }
     };
-    if !matches!(strategy, Strategy::Learned { .. }) && p.threshold.is_some() {
+    if !matches!(
+        strategy,
+        Strategy::Learned { .. } | Strategy::Cascade { .. }
+    ) && p.threshold.is_some()
+    {
         errors.push(ConfigError::new(
             format!("{path}.threshold"),
-            "threshold only applies to strategy: learned",
+            "threshold only applies to strategy: learned or cascade",
+        ));
+    }
+    if kind != StrategyKind::Cascade && p.cascade.is_some() {
+        errors.push(ConfigError::new(
+            format!("{path}.cascade"),
+            "cascade settings only apply to strategy: cascade",
         ));
     }
     (errors.len() == before).then(|| PolicyConfig {
@@ -406,5 +540,74 @@ pub(crate) fn check_policy(
             patterns,
         },
         overflow,
+    })
+}
+
+fn check_cascade(
+    c: RawCascade,
+    path: &str,
+    errors: &mut Vec<ConfigError>,
+) -> Option<CascadeConfig> {
+    let before = errors.len();
+    if c.head.trim().is_empty() {
+        errors.push(ConfigError::new(
+            format!("{path}.head"),
+            "the escalation head's file is required",
+        ));
+    }
+    if c.max_draft_tokens == 0 {
+        errors.push(ConfigError::new(
+            format!("{path}.max_draft_tokens"),
+            "at least 1 (the prefill's token)",
+        ));
+    }
+    if c.max_draft_ms == 0 {
+        errors.push(ConfigError::new(
+            format!("{path}.max_draft_ms"),
+            "must be positive",
+        ));
+    }
+    let decide_at = match c.decide_at {
+        None => DecideAt::Tokens(8),
+        Some(RawDecideAt::Tokens(0)) => {
+            errors.push(ConfigError::new(
+                format!("{path}.decide_at"),
+                "a number of generated tokens is at least 1 (1 = `prefill`)",
+            ));
+            DecideAt::Prefill
+        }
+        Some(RawDecideAt::Tokens(n)) => DecideAt::Tokens(n),
+        Some(RawDecideAt::Word(w)) => match w.trim() {
+            "prefill" => DecideAt::Prefill,
+            "end" => DecideAt::End,
+            other => match other.parse::<usize>() {
+                Ok(n) if n > 0 => DecideAt::Tokens(n),
+                _ => {
+                    errors.push(ConfigError::new(
+                        format!("{path}.decide_at"),
+                        format!("expected `prefill`, `end` or a number of tokens, got '{other}'"),
+                    ));
+                    DecideAt::Prefill
+                }
+            },
+        },
+    };
+    if let DecideAt::Tokens(n) = decide_at {
+        if n > c.max_draft_tokens && c.max_draft_tokens > 0 {
+            errors.push(ConfigError::new(
+                format!("{path}.decide_at"),
+                format!(
+                    "{n} tokens is beyond max_draft_tokens ({})",
+                    c.max_draft_tokens
+                ),
+            ));
+        }
+    }
+    (errors.len() == before).then(|| CascadeConfig {
+        head: c.head,
+        decide_at,
+        max_draft_tokens: c.max_draft_tokens,
+        max_draft: std::time::Duration::from_millis(c.max_draft_ms),
+        prompt_window: c.prompt_window,
     })
 }

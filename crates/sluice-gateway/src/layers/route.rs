@@ -42,6 +42,17 @@ pub struct Route {
     pub rejected: bool,
     /// A policy's decision with its scores and the routed text, for the explaining paths.
     pub routed: Option<(Routed, String)>,
+    /// The policy is a cascade and no rule overrode it: the first target (the local
+    /// model) drafts, and this decides whether the draft stands.
+    pub cascade: Option<Cascade>,
+}
+
+/// A cascade to run at dispatch: its plan, and the prompt's embedding when its head reads
+/// one.
+#[derive(Clone)]
+pub struct Cascade {
+    pub plan: Arc<crate::cascade::Plan>,
+    pub embedding: Option<Arc<Vec<f32>>>,
 }
 
 pub async fn layer(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
@@ -108,6 +119,7 @@ pub async fn layer(State(state): State<Arc<AppState>>, mut req: Request, next: N
         score: None,
         rejected: false,
         routed: None,
+        cascade: None,
     };
     let mut by = "the policy";
     if let (Some(pc), Some(compiled)) = (route.policy, runtime.policies.get(route.label)) {
@@ -135,10 +147,17 @@ pub async fn layer(State(state): State<Arc<AppState>>, mut req: Request, next: N
                 if *basis == Basis::Header {
                     by = "the x-sluice-target header";
                 }
-                decided.chain = routing::chain(config, pc, target)
+                let cascade = (*basis == Basis::Cascade)
+                    .then(|| compiled.cascade.clone())
+                    .flatten();
+                decided.chain = routing::chain(config, pc, target, cascade.is_some())
                     .iter()
                     .map(|m| m.name.clone())
                     .collect();
+                decided.cascade = cascade.map(|plan| Cascade {
+                    plan,
+                    embedding: routed.embedding.clone(),
+                });
             }
         }
         decided.routed = Some((routed, feats.text));
