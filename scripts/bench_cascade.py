@@ -116,7 +116,7 @@ def main():
     cfg = f"""
 providers:
   up: {{ base_url: "http://127.0.0.1:{mock_port}/v1", max_retries: 0 }}
-  here: {{ kind: local, model: {model}, variant: model_q4_1_q8head.onnx, max_batch: 1 }}
+  here: {{ kind: local, model: {model}, variant: model_q4_1_q8head.onnx, max_batch: 1, prefix_cache_mib: 0 }}
 models:
   small: {{ provider: here }}
   strong: {{ provider: up }}
@@ -146,16 +146,24 @@ policies:
             ask(port, m, prompts[0], False, a.max_tokens)
         total = {w: [] for w, _ in ways}
         ttft = {w: [] for w, _ in ways}
-        routes = {w: set() for w, _ in ways}
+        routes = {w: [] for w, _ in ways}
         for p in prompts:
             for w, m in ways:
                 t, _, r = ask(port, m, p, False, a.max_tokens)
                 total[w].append(t * 1e3)
-                routes[w].add(r)
+                routes[w].append(r)
                 _, f, _ = ask(port, m, p, True, a.max_tokens)
                 if f is not None:
                     ttft[w].append(f * 1e3)
-        assert routes["accepted"] == {"small"} and routes["escalated"] == {"strong"}, routes
+        assert set(routes["escalated"]) == {"strong"}, routes
+        # An "accepted" draft that did not reach its decision point within max_draft_ms
+        # is escalated all the same: counted, and left out of the accepted figures.
+        timed_out = [i for i, r in enumerate(routes["accepted"]) if r != "small"]
+        if timed_out:
+            print(f"\n{len(timed_out)} of {len(prompts)} always-keep drafts hit max_draft_ms ({a.max_draft_ms} ms) and were escalated")
+            keep = [i for i in range(len(prompts)) if i not in timed_out]
+            for w, _ in ways:
+                total[w] = [total[w][i] for i in keep] if w in ("accepted", "direct-local") else total[w]
         print(f"\n{len(prompts)} prompts, max_tokens {a.max_tokens}, decide_at {a.decide_at}, max_draft_ms {a.max_draft_ms}; "
               f"alternated prompt by prompt; milliseconds\n")
         print("| way | total p50 | total p95 | TTFT p50 (stream) | TTFT p95 |")

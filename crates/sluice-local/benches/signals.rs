@@ -4,6 +4,7 @@
 //! signal arithmetic alone on a vocabulary-sized row.
 //!
 //!   cargo bench -p sluice-local --bench signals -- [--tokens N] [--repeats R] [--threads T]
+//!                                                   [--window W]  (prompt tokens scored)
 //!
 //! Prints a Markdown table; timings are the medians of the repeats.
 
@@ -30,6 +31,7 @@ fn main() {
     let tokens = arg("--tokens", 64);
     let repeats = arg("--repeats", 7);
     let threads = arg("--threads", 2);
+    let window = arg("--window", 32);
     let dir = sluice_router::embedding::cache_dir().join("smollm2-135m-instruct");
     let variant = "model_q4_1_q8head.onnx";
     let mut g = Generator::load(&dir, variant, threads)
@@ -48,7 +50,7 @@ fn main() {
         signals,
     };
     let on = SignalOptions {
-        prompt_window: 32,
+        prompt_window: window,
         checkpoint: Some(8),
     };
     // Warm up both paths.
@@ -98,7 +100,7 @@ fn main() {
     println!("| | decode tokens/s | time to first token (ms) |");
     println!("|---|---:|---:|");
     println!("| plain generation | {p:.1} | {pt:.1} |");
-    println!("| with signals (prompt window 32, checkpoint 8) | {w:.1} | {wt:.1} |");
+    println!("| with signals (prompt window {window}, checkpoint 8) | {w:.1} | {wt:.1} |");
     println!(
         "| signals' cost | {:+.1}% of decode time | {:+.1} ms |",
         (p / w - 1.0) * 100.0,

@@ -573,23 +573,46 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<()> {
     let every: Vec<usize> = (0..rows.len())
         .filter(|&i| rows[i].item.source == "everyday")
         .collect();
-    let (threshold, kept, acc) = calibrate(
-        &every.iter().map(|&i| held[i]).collect::<Vec<_>>(),
-        &every.iter().map(|&i| rows[i].correct).collect::<Vec<_>>(),
-        a.target_accuracy,
-    );
+    let every_scores: Vec<f64> = every.iter().map(|&i| held[i]).collect();
+    let every_correct: Vec<bool> = every.iter().map(|&i| rows[i].correct).collect();
+    let (threshold, kept, acc) = calibrate(&every_scores, &every_correct, a.target_accuracy);
     let all: Vec<&Row<'_>> = rows.iter().collect();
     let head = Head::fit(inputs, at, Kind::Logistic, &all, &o);
     let dim = rows[0].emb.len();
     write_head(&head, dim, &a.out, &rows)?;
     println!(
-        "wrote {} ({} head, logistic, decides after {} tokens, {} rows); threshold {threshold:.4}: on held-out everyday families it keeps {:.1}% local at {:.1}% kept-local accuracy",
+        "wrote {} ({} head, logistic, decides after {} generated token(s), {} rows)",
         a.out.display(),
         inputs.name(),
         at.0,
         rows.len(),
-        100.0 * kept,
-        100.0 * acc
+    );
+    if kept > 0.0 {
+        println!(
+            "threshold {threshold:.4}: on held-out everyday families it keeps {:.1}% local at {:.1}% kept-local accuracy (target {:.0}%)",
+            100.0 * kept,
+            100.0 * acc,
+            100.0 * a.target_accuracy
+        );
+    } else {
+        println!(
+            "threshold 0: no threshold keeps held-out everyday answers local at {:.0}% accuracy, so every draft is escalated",
+            100.0 * a.target_accuracy
+        );
+    }
+    let curve: Vec<String> = [0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0]
+        .iter()
+        .map(|&share| {
+            format!(
+                "{:.0}% kept: {:.1}%",
+                100.0 * share,
+                100.0 * eval::selective_accuracy(&every_scores, &every_correct, share)
+            )
+        })
+        .collect();
+    println!(
+        "kept-local accuracy on held-out everyday families: {}",
+        curve.join(", ")
     );
     Ok(())
 }
