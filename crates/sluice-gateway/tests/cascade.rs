@@ -137,10 +137,21 @@ fn stream_text(chunks: &[(std::time::Instant, bytes::Bytes)]) -> (String, Option
     (text, usage)
 }
 
+/// The tests of this file run one at a time: each gateway loads SmolLM2 and drafts on two
+/// cores, and five at once on a loaded machine overrun the start-up timeout.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn gateway(
     cascade_extra: &str,
     local_extra: &str,
-) -> (Gateway, MockUpstream, MockUpstream, tempfile::TempDir) {
+) -> (
+    tokio::sync::MutexGuard<'static, ()>,
+    Gateway,
+    MockUpstream,
+    MockUpstream,
+    tempfile::TempDir,
+) {
+    let turn = ONE_AT_A_TIME.lock().await;
     let strong = MockUpstream::start().await;
     let backup = MockUpstream::start().await;
     let dir = tempfile::tempdir().unwrap();
