@@ -112,6 +112,15 @@ impl Entry {
     /// budget together with the answer. No baseline: the request is compared with its
     /// baseline once, by what answered. Returns the cost in pico-USD.
     pub fn side_charge(&mut self, model: &str, price: TokenPrices, t: Tokens) -> u128 {
+        let cost = self.count(model, price, t);
+        self.side_tokens += t.prompt + t.completion;
+        self.side_cost += cost;
+        cost
+    }
+
+    /// Token and cost counters for `t` tokens of `model`, the tenant's included; returns
+    /// the cost in pico-USD.
+    fn count(&self, model: &str, price: TokenPrices, t: Tokens) -> u128 {
         let m = &self.state.metrics;
         for (kind, n) in [
             ("prompt", t.prompt),
@@ -131,8 +140,6 @@ impl Entry {
                 .inc_by(t.prompt + t.completion);
             m.tenant_cost.add(&tenant, cost);
         }
-        self.side_tokens += t.prompt + t.completion;
-        self.side_cost += cost;
         cost
     }
 
@@ -206,27 +213,11 @@ impl Entry {
         };
         let mut cost = 0;
         if let Some(t) = tokens {
-            let labels = [self.policy.as_str(), self.route.as_str()];
-            for (kind, n) in [
-                ("prompt", t.prompt),
-                ("cached_prompt", t.cached),
-                ("completion", t.completion),
-            ] {
-                m.tokens
-                    .with_label_values(&[labels[0], labels[1], kind])
-                    .inc_by(n);
-            }
-            cost = self.price.cost(t);
-            m.cost.add(&labels, cost);
-            if let Some(c) = &self.caller {
-                let tenant = [c.key.tenant.as_str()];
-                m.tenant_tokens
-                    .with_label_values(&tenant)
-                    .inc_by(t.prompt + t.completion);
-                m.tenant_cost.add(&tenant, cost);
-            }
-            m.baseline_cost
-                .add(&labels, self.baseline.map_or(cost, |b| b.cost(t)));
+            cost = self.count(&self.route, self.price, t);
+            m.baseline_cost.add(
+                &[self.policy.as_str(), self.route.as_str()],
+                self.baseline.map_or(cost, |b| b.cost(t)),
+            );
         }
         if let Some(c) = &self.caller {
             let used = tokens.map_or(0, |t| t.prompt + t.completion) + self.side_tokens;

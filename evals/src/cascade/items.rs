@@ -47,8 +47,8 @@ pub struct Item {
     pub max_tokens: usize,
 }
 
-/// The letter a multiple-choice answer picks: a leading letter ("B", "B) east", "(B)"),
-/// else "answer is B" / "Answer: B", else the first "B)" anywhere. `None` when nothing
+/// The letter a multiple-choice answer picks: a leading letter ("B", "B) east", "(B)"; a
+/// leading "A " or "I " is read as the article or pronoun opening a sentence), else "answer is B" / "Answer: B", else the first "B)" anywhere. `None` when nothing
 /// names one of `letters` (counted as wrong).
 pub fn parse_choice(text: &str, letters: &[char]) -> Option<char> {
     let t = text
@@ -58,7 +58,9 @@ pub fn parse_choice(text: &str, letters: &[char]) -> Option<char> {
     let mut chars = t.chars();
     if let Some(c) = chars.next() {
         let next = chars.next();
-        if is_letter(c) && next.is_none_or(|n| !n.is_alphanumeric()) {
+        // "A) …", "A.", "A" alone; but "A boat is…" opens a sentence with the article.
+        let article = next == Some(' ') && (c == 'A' || c == 'I');
+        if is_letter(c) && next.is_none_or(|n| !n.is_alphanumeric()) && !article {
             return Some(c);
         }
     }
@@ -218,6 +220,8 @@ mod tests {
             ("Answer: A", Some('A')),
             ("I think B) east is right", Some('B')),
             ("A boat is pushed north", None),
+            ("A tornado is not an adverse result from", None),
+            ("B east", Some('B')),
             ("Because of friction.", None),
             ("", None),
         ] {
