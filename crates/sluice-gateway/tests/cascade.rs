@@ -453,3 +453,34 @@ policies:
         assert!(err.contains(want), "missing {want:?} in:\n{err}");
     }
 }
+
+#[tokio::test]
+async fn a_bad_escalation_head_on_reload_is_rejected_and_the_running_one_stays() {
+    let (_turn, gw, strong, backup, dir) = gateway("", "").await;
+    // The same config, with the keep policy's head swapped for a file that is not ONNX.
+    let bogus = dir.path().join("broken.onnx");
+    std::fs::write(&bogus, b"not onnx").unwrap();
+    let yaml = yaml(&strong, &backup, dir.path(), "max_draft_ms: 60000", "");
+    let keep = dir.path().join("keep.onnx").display().to_string();
+    let broken = yaml.replacen(&keep, &bogus.display().to_string(), 1);
+    assert_ne!(broken, yaml);
+    gw.write_config(&broken);
+    assert!(
+        gw.wait_for_log("config reload rejected", std::time::Duration::from_secs(20))
+            .await
+    );
+    let line = gw
+        .logs()
+        .into_iter()
+        .find(|l| l.contains("config reload rejected"))
+        .unwrap();
+    assert!(
+        line.contains("policies.keep.cascade.head")
+            && line.contains("broken.onnx")
+            && line.contains("expected inputs `signals` float32 [N, 15]"),
+        "{line}"
+    );
+    // The running head still decides.
+    let resp = post_chat(&gw, &ask("keep", false)).await;
+    assert_eq!(resp.headers()["x-sluice-cascade"], "accepted");
+}
