@@ -16,8 +16,6 @@ spec as scripts/write_head.py reads them, plus
   "signals": {"version", "names", "mu", "sd"}, "emb_dim": D (0: no embedding input),
   "decide_at_tokens": n
 """
-import argparse
-import json
 import os
 import sys
 
@@ -25,7 +23,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from write_head import KINDS, f32  # noqa: E402
+from write_head import KINDS, f32, main as write_main  # noqa: E402
 
 
 def build(spec):
@@ -67,15 +65,5 @@ def build(spec):
     return model
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--weights", required=True, help="JSON head spec")
-    ap.add_argument("--out", required=True)
-    a = ap.parse_args()
-    with open(a.weights) as f:
-        spec = json.load(f)
-    onnx.save(build(spec), a.out)
-
-
 if __name__ == "__main__":
-    main()
+    write_main(build, __doc__)

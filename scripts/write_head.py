@@ -144,14 +144,15 @@ def build(spec):
     return model
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(build_model=build, doc=__doc__):
+    """`--weights spec.json --out head.onnx`; other head writers pass their own builder."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights", required=True, help="JSON head spec")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     with open(a.weights) as f:
         spec = json.load(f)
-    onnx.save(build(spec), a.out)
+    onnx.save(build_model(spec), a.out)
 
 
 if __name__ == "__main__":
