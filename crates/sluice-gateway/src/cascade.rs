@@ -22,7 +22,7 @@ use std::time::Duration;
 use axum::response::Response;
 use sluice_config::ModelConfig;
 use sluice_local::escalation::EscalationHead;
-use sluice_local::generate::{FinishReason, GenOutput, SignalOptions};
+use sluice_local::generate::SignalOptions;
 use sluice_local::scheduler::Event;
 use sluice_local::signals::Summary;
 use sluice_telemetry::pricing::Tokens;
@@ -77,7 +77,6 @@ pub async fn draft(
     let deadline = started + plan.max_draft;
 
     let mut held = Held::default();
-    let mut finished: Option<GenOutput> = None;
     let seen = loop {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Err(_) => break Seen::TimedOut,
@@ -85,22 +84,16 @@ pub async fn draft(
                 held.pieces.push(text);
                 held.tokens = tokens;
             }
+            // The engine sends the checkpoint at the decision point, or with the step that
+            // ends a shorter draft, always before `Done`: a `Done` first breaks that.
             Ok(Some(Event::Checkpoint(s))) => break Seen::Decide(s),
-            // The engine sends the checkpoint before `Done`; were it missing, the whole
-            // draft's signals stand in.
-            Ok(Some(Event::Done(out))) => {
-                let s = out.signals.as_ref().map(|sig| {
-                    sig.summary(
-                        plan.checkpoint,
-                        out.finish_reason == FinishReason::Stop
-                            && sig.logprobs.len() <= plan.checkpoint,
-                    )
-                });
-                finished = Some(out);
-                match s {
-                    Some(s) => break Seen::Decide(s),
-                    None => break Seen::TimedOut,
-                }
+            Ok(Some(Event::Done(_))) => {
+                return Err(Failure {
+                    kind: "local_failed",
+                    why: "the draft ended without its checkpoint".into(),
+                    next: Next::FallBack,
+                    upstream: None,
+                })
             }
             Ok(Some(Event::Failed(e))) => {
                 return Err(Failure {
@@ -216,16 +209,6 @@ pub async fn draft(
         cascade: Some("accepted"),
     };
     let stream = call.chat.is_stream();
-    // A draft that already ended hands its events back through a fresh channel, so the
-    // answer is built the same way either way.
-    let rx = match finished {
-        None => rx,
-        Some(out) => {
-            let (tx, rx) = tokio::sync::mpsc::channel(1);
-            let _ = tx.try_send(Event::Done(out));
-            rx
-        }
-    };
     Ok(target::local_answer(
         entry,
         rx,

@@ -128,6 +128,22 @@ const BUILTIN_HEADS: &[(&str, &[u8])] = &[
     ),
 ];
 
+/// Where a head the config names comes from: its file (relative to the config's folder),
+/// and for the embedded config, when no such file exists, the bytes built into the binary.
+fn head_source(base_dir: &Path, file: &str) -> (PathBuf, Option<&'static [u8]>) {
+    let path = if Path::new(file).is_absolute() {
+        PathBuf::from(file)
+    } else {
+        base_dir.join(file)
+    };
+    let builtin = BUILTIN_HEADS
+        .iter()
+        .find(|(n, _)| *n == file)
+        .map(|(_, b)| *b)
+        .filter(|_| base_dir.as_os_str().is_empty() && !path.exists());
+    (path, builtin)
+}
+
 /// Loads the heads the config names, reusing those whose file did not change.
 pub fn load_heads(
     config: &Config,
@@ -139,20 +155,11 @@ pub fn load_heads(
     let (Some(rc), Some(router)) = (&config.router, router) else {
         return Ok(out);
     };
-    for (name, path) in &rc.heads {
-        let embedded_config = base_dir.as_os_str().is_empty();
-        let builtin = BUILTIN_HEADS
-            .iter()
-            .find(|(n, _)| *n == path.as_str())
-            .map(|(_, b)| *b);
-        let path = if Path::new(path).is_absolute() {
-            PathBuf::from(path)
-        } else {
-            base_dir.join(path)
-        };
-        if let (true, Some(bytes), false) = (embedded_config, builtin, path.exists()) {
+    for (name, file) in &rc.heads {
+        let (path, builtin) = head_source(base_dir, file);
+        if let Some(bytes) = builtin {
             let head =
-                LearnedHead::from_bytes(bytes, router.embedder.dim(), "built-in router-head.onnx")
+                LearnedHead::from_bytes(bytes, router.embedder.dim(), &format!("built-in {file}"))
                     .map_err(|e| anyhow::anyhow!("router.heads.{name}: {e}"))?;
             out.insert(
                 name.clone(),
@@ -219,20 +226,9 @@ fn load_escalation_head(
     file: &str,
 ) -> anyhow::Result<sluice_local::escalation::EscalationHead> {
     use sluice_local::escalation::EscalationHead;
-    let path = if Path::new(file).is_absolute() {
-        PathBuf::from(file)
-    } else {
-        base_dir.join(file)
-    };
-    let builtin = BUILTIN_HEADS
-        .iter()
-        .find(|(n, _)| *n == file)
-        .map(|(_, b)| *b);
-    let head = match (base_dir.as_os_str().is_empty(), builtin, path.exists()) {
-        (true, Some(bytes), false) => {
-            EscalationHead::from_bytes(bytes, &format!("built-in {file}"))
-        }
-        _ => EscalationHead::load(&path),
+    let head = match head_source(base_dir, file) {
+        (_, Some(bytes)) => EscalationHead::from_bytes(bytes, &format!("built-in {file}")),
+        (path, None) => EscalationHead::load(&path),
     };
     head.map_err(|e| anyhow::anyhow!("policies.{policy}.cascade.head: {e}"))
 }

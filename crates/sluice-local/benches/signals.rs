@@ -8,6 +8,8 @@
 //!
 //! Prints a Markdown table; timings are the medians of the repeats.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::expect_used)]
+
 use std::time::Instant;
 
 use sluice_local::generate::{GenRequest, Generator, SignalOptions};

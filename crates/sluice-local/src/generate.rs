@@ -324,8 +324,8 @@ pub(crate) struct SeqState {
     /// The prompt's distinct token ids, sorted (only when signals are on).
     prompt_set: Vec<u32>,
     options: SignalOptions,
-    /// The checkpoint summary, once taken (sent by the caller).
-    checkpoint: Option<Summary>,
+    /// The checkpoint summary was taken (and sent by the caller).
+    checkpoint_taken: bool,
 }
 
 impl SeqState {
@@ -365,7 +365,7 @@ impl SeqState {
             } else {
                 Vec::new()
             },
-            checkpoint: None,
+            checkpoint_taken: false,
         })
     }
 
@@ -406,7 +406,7 @@ impl SeqState {
     pub(crate) fn take_checkpoint(&mut self, done: Option<FinishReason>) -> Option<Summary> {
         let finished = done.is_some();
         let at = self.options.checkpoint?;
-        if self.checkpoint.is_some() {
+        if self.checkpoint_taken {
             return None;
         }
         let sig = self.signals.as_ref()?;
@@ -415,7 +415,7 @@ impl SeqState {
             return None;
         }
         let summary = sig.summary(at, done == Some(FinishReason::Stop) && n <= at);
-        self.checkpoint = Some(summary);
+        self.checkpoint_taken = true;
         Some(summary)
     }
 

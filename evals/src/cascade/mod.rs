@@ -121,8 +121,17 @@ pub fn data(a: &DataArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Items, right answers, completion tokens and wall milliseconds of one row of the table.
+#[derive(Default)]
+struct Tally {
+    n: usize,
+    right: usize,
+    tokens: usize,
+    ms: f64,
+}
+
 fn accuracy_table(items: &[Item], records: &HashMap<String, Record>) -> String {
-    let mut fam: BTreeMap<(&str, &str, u8), (usize, usize, usize, f64)> = BTreeMap::new();
+    let mut fam: BTreeMap<(&str, &str, u8), Tally> = BTreeMap::new();
     for i in items {
         let Some(r) = records.get(&i.id) else {
             continue;
@@ -130,21 +139,23 @@ fn accuracy_table(items: &[Item], records: &HashMap<String, Record>) -> String {
         let e = fam
             .entry((i.source.as_str(), i.family.as_str(), i.level))
             .or_default();
-        e.0 += 1;
-        e.1 += usize::from(i.check.is_correct(&r.output));
-        e.2 += r.completion_tokens;
-        e.3 += r.ms;
+        e.n += 1;
+        e.right += usize::from(i.check.is_correct(&r.output));
+        e.tokens += r.completion_tokens;
+        e.ms += r.ms;
     }
     let mut s = String::from(
         "\n| source | family | level | items | local correct | mean tokens | mean ms |\n|---|---|---:|---:|---:|---:|---:|\n",
     );
-    for ((src, f, level), (n, ok, tok, ms)) in fam {
+    for ((src, f, level), t) in fam {
+        let n = t.n as f64;
         let _ = writeln!(
             s,
-            "| {src} | {f} | {level} | {n} | {:.1}% | {:.1} | {:.0} |",
-            100.0 * ok as f64 / n as f64,
-            tok as f64 / n as f64,
-            ms / n as f64
+            "| {src} | {f} | {level} | {} | {:.1}% | {:.1} | {:.0} |",
+            t.n,
+            100.0 * t.right as f64 / n,
+            t.tokens as f64 / n,
+            t.ms / n
         );
     }
     s
