@@ -15,9 +15,12 @@ import pathlib
 DS = {"type": "prometheus", "uid": "prometheus"}
 R = "$__rate_interval"
 CD = "sluice_cascade_decisions_total"
+QJ = "sluice_quality_judged_total"
+WEAK_OK = 'verdict=~"weak_better|tie"'
+PARSED = 'verdict=~"weak_better|tie|strong_better"'
 
 
-def panel(pid, title, exprs, unit="short", kind="timeseries", x=0, y=0, w=12, h=8, legend=None, desc=""):
+def panel(pid, title, exprs, unit="short", kind="timeseries", x=0, y=0, w=12, h=8, legend=None, desc="", thresholds=None):
     targets = []
     for i, e in enumerate(exprs):
         expr, leg = e if isinstance(e, tuple) else (e, legend)
@@ -33,6 +36,11 @@ def panel(pid, title, exprs, unit="short", kind="timeseries", x=0, y=0, w=12, h=
     }
     if kind == "stat":
         p["options"] = {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "value"}
+    if thresholds:
+        # [(colour, from value), ...] drawn as lines on time series.
+        d = p["fieldConfig"]["defaults"]
+        d["thresholds"] = {"mode": "absolute", "steps": [{"color": c, "value": v} for c, v in thresholds]}
+        d["custom"] = {"thresholdsStyle": {"mode": "line"}}
     return p
 
 
@@ -43,13 +51,21 @@ def row(pid, title, y):
     }
 
 
-def dashboard(uid, title, panels, description):
-    return {
+def dashboard(uid, title, panels, description, links=()):
+    d = {
         "uid": uid, "title": title, "description": description, "tags": ["sluice"],
         "schemaVersion": 39, "version": 1, "editable": True, "refresh": "30s",
         "time": {"from": "now-6h", "to": "now"}, "timezone": "",
         "templating": {"list": []}, "annotations": {"list": []}, "panels": panels,
     }
+    if links:
+        # Links in the dashboard's header to other Sluice dashboards, keeping the time range.
+        d["links"] = [
+            {"title": t, "type": "link", "url": f"/d/{u}", "icon": "dashboard", "keepTime": True,
+             "targetBlank": False, "asDropdown": False, "includeVars": False, "tags": [], "tooltip": ""}
+            for t, u in links
+        ]
+    return d
 
 
 cost = dashboard("sluice-cost", "Sluice · Cost & savings", [
@@ -70,7 +86,91 @@ cost = dashboard("sluice-cost", "Sluice · Cost & savings", [
     panel(10, "Tokens per second by model and kind", [(f"sum by (model, kind) (rate(sluice_tokens_total[{R}]))", "{{model}} {{kind}}")], "short", x=12, y=20),
     panel(11, "Requests with estimated usage (per second)", [(f"sum by (model) (rate(sluice_usage_estimated_total[{R}])) or vector(0)", "{{model}}")], "reqps", x=0, y=28,
           desc="Upstreams that sent no usage block: tokens estimated at 4 bytes each."),
-], "Spend, the counterfactual baseline, savings and savings ratio, by policy and model.")
+], "Spend, the counterfactual baseline, savings and savings ratio, by policy and model.",
+    links=[("Sluice · Quality", "sluice-quality")])
+
+# The quality loop: a sample of requests is also answered by the policy's other model (the
+# shadow), a judge model compares the two answers in both orders, users send feedback, and
+# recent traffic is compared with the calibration reference (drift). No shadow judging,
+# feedback or drift configured, no series: every query falls back to 0.
+quality = dashboard("sluice-quality", "Sluice · Quality", [
+    panel(1, "Weak as good as strong (period)", [
+        f"(sum(increase({QJ}{{{WEAK_OK}}}[$__range])) or vector(0)) / sum(increase({QJ}{{{PARSED}}}[$__range])) or vector(0)"],
+          "percentunit", "stat", 0, 0, 6, 4,
+          desc="Share of parsed judgments (weak_better, tie, strong_better) in which the weak model's answer was as good "
+               "as the strong one's (weak_better or tie), all policies. 0 when nothing was judged."),
+    panel(2, "Judged comparisons (period)", [f"sum(increase({QJ}[$__range])) or vector(0)"], "short", "stat", 6, 0, 6, 4,
+          desc="Shadow comparisons the judge gave a verdict on, unparseable ones included."),
+    panel(3, "Shadow spend today vs budget", [
+        ("sum by (policy) (sluice_shadow_spend_today_usd) or on() vector(0)", "{{policy}} spent"),
+        ("sum by (policy) (sluice_shadow_budget_usd) or on() vector(0)", "{{policy}} budget"),
+    ], "currencyUSD", "stat", 12, 0, 6, 4,
+          desc="Shadow and judge spend of the current UTC day against the policy's max_shadow_usd_per_day, summed over gateway "
+               "replicas. At the budget, shadows are skipped (reason budget) until the next UTC day."),
+    panel(4, "Feedback score mean", [("avg by (policy, route) (sluice_feedback_score_mean) or on() vector(0)", "{{policy}} → {{route}}")],
+          "short", "stat", 18, 0, 6, 4,
+          desc="Mean of the last (up to) 500 user feedback scores (−1 … 1) per policy and answering model; averaged over replicas."),
+    panel(5, "Judged comparisons per hour by verdict", [(f"sum by (policy, route, verdict) (rate({QJ}[{R}])) * 3600 or on() vector(0)", "{{policy}} → {{route}}: {{verdict}}")],
+          "short", x=0, y=4,
+          desc="Route is the model that answered the client. strong_better on the weak route: a client got a worse answer; "
+               "weak_better or tie on the strong route: money spent for nothing. Unparseable: the judge's reply could not "
+               "be parsed in one or both orders."),
+    panel(6, "Weak as good as strong, by policy", [
+        (f"(sum by (policy) (increase({QJ}{{{WEAK_OK}}}[1h])) or 0 * sum by (policy) (increase({QJ}{{verdict=\"strong_better\"}}[1h])))"
+         f" / sum by (policy) (increase({QJ}{{{PARSED}}}[1h])) or on() vector(0)", "{{policy}} last hour"),
+        ("avg by (policy) (sluice_quality_weak_ok_ratio) or on() vector(0)", "{{policy}} last 500 verdicts"),
+    ], "percentunit", x=12, y=4, thresholds=[("red", None), ("green", 0.8)],
+          desc="Share of parsed judgments in which the weak model was as good as the strong one: from the judged counters "
+               "over the last hour (what SluiceQualityShareFalls watches, below 0.8 on 20+ judgments), and the gateway's "
+               "gauge over the last (up to) 500 verdicts, averaged over replicas."),
+    panel(7, "Shadow and judge calls", [(f"sum by (policy, role, outcome) (rate(sluice_shadow_requests_total[{R}])) or on() vector(0)", "{{policy}} {{role}} {{outcome}}")],
+          "reqps", x=0, y=12,
+          desc="Shadow: the policy's other model answering the same request. Judge: the judge model comparing the two "
+               "answers. Errors lose the comparison (SluiceJudgeFailures fires when judge errors and unparseable verdicts "
+               "pass 20% of judge calls)."),
+    panel(8, "Shadow cost vs user-traffic savings (USD/hour)", [
+        (f"sum by (policy, role) (rate(sluice_shadow_cost_usd_total[{R}])) * 3600 or on() vector(0)", "{{policy}} {{role}} cost"),
+        (f"(sum by (policy) (rate(sluice_baseline_cost_usd_total[{R}])) - sum by (policy) (rate(sluice_cost_usd_total[{R}]))) * 3600", "{{policy}} savings"),
+    ], "currencyUSD", x=12, y=12,
+          desc="What checking quality costs (shadow answers and judge calls; not part of sluice_cost_usd_total) against what "
+               "routing saves on user traffic (baseline − actual)."),
+    panel(9, "Skipped shadows by reason", [(f"sum by (policy, reason) (rate(sluice_shadow_skipped_total[{R}])) or on() vector(0)", "{{policy}} {{reason}}")],
+          "reqps", x=0, y=20,
+          desc="Budget: the day's max_shadow_usd_per_day is spent. Busy: too many shadow jobs in flight. Ineligible: e.g. "
+               "answered by a fallback."),
+    panel(10, "Shadow spend today vs budget", [
+        ("sum by (policy) (sluice_shadow_spend_today_usd) or on() vector(0)", "{{policy}} spent today"),
+        ("sum by (policy) (sluice_shadow_budget_usd) or on() vector(0)", "{{policy}} budget"),
+    ], "currencyUSD", x=12, y=20,
+          desc="Shadow and judge spend of the current UTC day against max_shadow_usd_per_day, summed over replicas."),
+    panel(11, "User feedback per hour", [(f"sum by (policy, route) (rate(sluice_feedback_total[{R}])) * 3600 or on() vector(0)", "{{policy}} → {{route}}")],
+          "short", x=0, y=28),
+    panel(12, "Feedback score mean (last 500)", [("avg by (policy, route) (sluice_feedback_score_mean) or on() vector(0)", "{{policy}} → {{route}}")],
+          "short", x=12, y=28,
+          desc="Mean of the last (up to) 500 feedback scores (−1 … 1) per policy and answering model, averaged over replicas."),
+    panel(13, "Routing drift: router-score PSI", [("max by (policy) (sluice_drift_score_psi) or on() vector(0)", "{{policy}}")],
+          "short", x=0, y=36, thresholds=[("green", None), ("orange", 0.1), ("red", 0.25)],
+          desc="Population stability index of recent router scores against the reference stored at calibration: < 0.1 "
+               "stable, 0.1–0.25 moderate, > 0.25 significant (SluiceRoutingDrift, on 200+ samples for 30 m: recalibrate). "
+               "The largest over replicas."),
+    panel(14, "Routing drift: prompt embedding shift", [("max by (policy) (sluice_drift_embedding_shift) or on() vector(0)", "{{policy}}")],
+          "short", x=12, y=36, thresholds=[("green", None), ("orange", 0.1)],
+          desc="1 − cosine similarity between the mean prompt embedding of recent traffic and the calibration reference's "
+               "(SluiceEmbeddingDrift above 0.1). The largest over replicas."),
+    panel(15, "Samples behind the quality and drift gauges", [
+        ("max by (policy) (sluice_quality_weak_ok_samples) or on() vector(0)", "{{policy}} verdicts (weak-ok share)"),
+        ("max by (policy) (sluice_drift_samples) or on() vector(0)", "{{policy}} requests (drift)"),
+    ], "short", x=0, y=44,
+          desc="Verdicts the weak-ok gauge rests on (up to 500) and recent requests behind PSI and embedding shift (the "
+               "drift alerts need 200)."),
+    panel(16, "Outcome writes and queue depth", [
+        (f"sum by (result) (rate(sluice_outcome_writes_total[{R}])) or on() vector(0)", "{{result}} /s"),
+        ("max(sluice_outcome_queue_depth) or vector(0)", "queue depth"),
+    ], "short", x=12, y=44,
+          desc="Outcome records (judgments, feedback) written to the store; dropped when the bounded queue is full, failed "
+               "on store errors (SluiceOutcomeWritesDropped fires on any)."),
+], "The quality loop: shadow answers judged against the client's, user feedback, drift from calibration, and their cost.",
+    links=[("Sluice · Cost & savings", "sluice-cost")])
 
 routing = dashboard("sluice-routing", "Sluice · Routing", [
     panel(1, "Route mix (requests/s by model)", [(f"sum by (route) (rate(sluice_requests_total[{R}]))", "{{route}}")], "reqps", x=0, y=0),
@@ -180,5 +280,5 @@ latency = dashboard("sluice-latency", "Sluice · Latency & health", [
 ], "Latency percentiles and time to first token per route, error rates, upstream health, queues, the local model.")
 
 out = pathlib.Path(__file__).parent / "dashboards"
-for name, d in [("cost-and-savings", cost), ("routing", routing), ("latency-and-health", latency)]:
+for name, d in [("cost-and-savings", cost), ("quality", quality), ("routing", routing), ("latency-and-health", latency)]:
     (out / f"{name}.json").write_text(json.dumps(d, indent=2) + "\n")

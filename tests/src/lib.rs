@@ -11,4 +11,5 @@ pub mod env;
 pub mod gateway;
 pub mod hub;
 pub mod mock;
+pub mod postgres;
 pub mod prompts;

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::error::ConfigError;
 use crate::section::keys::{check_key, KeyConfig, RawKey};
 use crate::section::models::{check_model, ModelConfig, RawModel};
+use crate::section::outcomes::{check_outcomes, OutcomesConfig, RawOutcomes};
 use crate::section::policies::{check_policy, PolicyConfig, RawPolicy};
 use crate::section::providers::{
     check_local, check_provider, provider_entries, LocalConfig, ProviderConfig,
@@ -36,6 +37,8 @@ pub struct Config {
     pub keys: BTreeMap<String, KeyConfig>,
     /// Where rate-limit and budget counters live.
     pub state: StateBackend,
+    /// The outcome store; `None` when the config has no `outcomes` section.
+    pub outcomes: Option<OutcomesConfig>,
 }
 
 const SECTIONS: &[&str] = &[
@@ -46,6 +49,7 @@ const SECTIONS: &[&str] = &[
     "router",
     "keys",
     "state",
+    "outcomes",
 ];
 
 impl Config {
@@ -126,6 +130,11 @@ impl Config {
         }
 
         let state = check_state(top.get("state"), &mut errors);
+        let outcomes = match top.get("outcomes") {
+            None | Some(Value::Null) => None,
+            Some(v) => section::<RawOutcomes>(v, "outcomes", &mut errors)
+                .and_then(|r| check_outcomes(r, &mut errors)),
+        };
 
         if errors.is_empty() {
             Ok(Config {
@@ -137,6 +146,7 @@ impl Config {
                 router,
                 keys,
                 state,
+                outcomes,
             })
         } else {
             Err(errors)

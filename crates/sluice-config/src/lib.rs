@@ -24,6 +24,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use load::{file, load, load_str, Source, DEFAULT_YAML};
 pub use section::keys::{Budget, BudgetPeriod, KeyConfig};
 pub use section::models::{ModelConfig, Pricing, Supports};
+pub use section::outcomes::{OutcomesConfig, QualityConfig, StoreUrl, DEFAULT_RUBRIC};
 pub use section::policies::{
     Aggregate, CascadeConfig, CompiledRegex, DecideAt, Overflow, PatternRule, PolicyConfig, Rules,
     SemanticRouteConfig, Strategy,
@@ -38,6 +39,7 @@ pub use section::state::StateBackend;
 pub mod raw {
     pub use crate::section::keys::{OnExceeded, RawBudget, RawKey, RawRateLimit};
     pub use crate::section::models::{RawModel, RawPricing, RawSupports};
+    pub use crate::section::outcomes::{RawOutcomes, RawQuality};
     pub use crate::section::policies::{
         RawPattern, RawPolicy, RawRules, RawSemanticRoute, StrategyKind,
     };

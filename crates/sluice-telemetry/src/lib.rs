@@ -6,6 +6,7 @@
 //! class, error kind), never from user input, so cardinality stays bounded.
 
 pub mod pricing;
+pub mod quality;
 pub mod usd;
 
 use prometheus::{
@@ -104,6 +105,8 @@ pub struct Metrics {
     pub cascade_probability: HistogramVec,
     /// Local compute spent on drafts that were then discarded, at the local model's prices.
     pub cascade_discarded_cost: usd::UsdCounterVec,
+    /// The quality loop: judgments, shadow spend, feedback, drift, outcome store.
+    pub quality: quality::QualityMetrics,
     /// (name, help) of every registered family, in registration order: the source of the
     /// README's metrics reference (a test keeps the two in step).
     families: Vec<(String, String)>,
@@ -462,6 +465,7 @@ impl Metrics {
         reg(&registry, &mut families, cascade_draft_seconds.clone())?;
         reg(&registry, &mut families, cascade_probability.clone())?;
         reg(&registry, &mut families, cascade_discarded_cost.clone())?;
+        let quality = quality::QualityMetrics::new(&registry, &mut families)?;
         reg(&registry, &mut families, cost.clone())?;
         reg(&registry, &mut families, baseline_cost.clone())?;
         reg(&registry, &mut families, tokens.clone())?;
@@ -560,6 +564,7 @@ impl Metrics {
             cascade_draft_seconds,
             cascade_probability,
             cascade_discarded_cost,
+            quality,
             families,
         })
     }

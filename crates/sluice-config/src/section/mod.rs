@@ -13,6 +13,7 @@ use crate::error::ConfigError;
 
 pub mod keys;
 pub mod models;
+pub mod outcomes;
 pub mod policies;
 pub mod providers;
 pub mod router;

@@ -8,6 +8,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use super::models::ModelConfig;
+use super::outcomes::{check_quality, QualityConfig, RawQuality};
 use super::router::RouterConfig;
 use super::Word;
 use crate::check::one_of;
@@ -62,6 +63,9 @@ pub struct RawPolicy {
     /// The model whose price the savings figures compare against. `baseline: gpt-4o`
     #[serde(default)]
     pub baseline: Option<String>,
+    /// Shadow judging of a sample of this policy's requests (README, Quality loop).
+    #[serde(default)]
+    pub quality: Option<RawQuality>,
 }
 
 /// `policies.<name>.strategy`; the typed [`Strategy`] carries each one's settings.
@@ -306,6 +310,7 @@ pub struct PolicyConfig {
     pub baseline: Option<String>,
     pub rules: Rules,
     pub overflow: Overflow,
+    pub quality: Option<QualityConfig>,
 }
 
 impl PolicyConfig {
@@ -528,7 +533,18 @@ pub(crate) fn check_policy(
             "cascade settings only apply to strategy: cascade",
         ));
     }
+    let quality = p.quality.take().and_then(|q| {
+        let known = |m: &str| models.contains_key(m);
+        check_quality(
+            q,
+            &format!("{path}.quality"),
+            &known,
+            p.strong.as_ref().is_some_and(|s| *s != p.target),
+            errors,
+        )
+    });
     (errors.len() == before).then(|| PolicyConfig {
+        quality,
         name: name.to_owned(),
         strategy,
         target: p.target,
