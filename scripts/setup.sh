@@ -13,11 +13,14 @@ fi
 # Debian packages the tests use: a real Prometheus (and promtool) for the dashboard and
 # alert-rule tests, redis-server for the shared rate-limit and budget tests, and a TrueType
 # font for the evals plots, PostgreSQL for the outcome store's tests (each test runs its own
-# throwaway cluster; the system one is left stopped).
+# throwaway cluster; the system one is left stopped), and Chromium with its WebDriver for the
+# review page's browser test.
 need=()
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v redis-server >/dev/null || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

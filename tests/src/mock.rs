@@ -60,7 +60,11 @@ struct Shared {
     disconnects: AtomicU64,
     completed_streams: AtomicU64,
     seq: AtomicU64,
+    responder: Mutex<Option<Responder>>,
 }
+
+/// Chooses the answer's text from the request body (`None`: the usual mock answer).
+pub type Responder = Arc<dyn Fn(&Value) -> Option<String> + Send + Sync>;
 
 pub struct MockUpstream {
     pub addr: SocketAddr,
@@ -121,6 +125,12 @@ impl MockUpstream {
     /// `http://127.0.0.1:PORT/v1`, as a provider's `base_url`.
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
+    }
+
+    /// Answers with the text `f` returns for a request (a mock judge, say), streamed in
+    /// word-sized pieces that concatenate to exactly that text.
+    pub fn set_responder(&self, f: impl Fn(&Value) -> Option<String> + Send + Sync + 'static) {
+        *lock(&self.shared.responder) = Some(Arc::new(f));
     }
 
     /// The script used by requests without a `mock` object.
@@ -387,7 +397,14 @@ fn complete(shared: &Arc<Shared>, body: &Value, d: &Directive, cut: Option<Cut>)
         .and_then(Value::as_str)
         .unwrap_or("mock")
         .to_owned();
-    let (words, finish) = answer_words(body, d.words);
+    let responder = lock(&shared.responder).clone();
+    let (words, finish) = match responder.and_then(|f| f(body)) {
+        Some(text) => (
+            text.split_inclusive(' ').map(str::to_owned).collect(),
+            "stop",
+        ),
+        None => answer_words(body, d.words),
+    };
     let usage = Billed {
         prompt_tokens: prompt_tokens(body),
         completion_tokens: words.len() as u64,

@@ -299,6 +299,15 @@ impl ResponseProbe {
             .sum()
     }
 
+    /// The generated text of the first choice (a whole message, or one chunk's delta).
+    pub fn text(&self) -> Option<&str> {
+        let c = self.choices.as_ref()?.first()?;
+        c.message
+            .as_ref()
+            .or(c.delta.as_ref())
+            .and_then(|m| m.content.as_deref())
+    }
+
     /// The final chunk a stream sends when usage was requested: no choices, only usage.
     pub fn is_usage_only(&self) -> bool {
         self.usage.is_some() && self.choices.as_ref().is_some_and(Vec::is_empty)

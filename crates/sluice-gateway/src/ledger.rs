@@ -53,6 +53,9 @@ pub struct Entry {
     /// discarded draft): already in the metrics, settled against the key with the rest.
     side_tokens: u64,
     side_cost: u128,
+    /// What the outcome layer learned about the request: its row in the outcome store, and
+    /// its shadow judging when sampled.
+    pub draft: Option<Box<crate::quality::Draft>>,
     recorded: bool,
 }
 
@@ -89,6 +92,7 @@ impl Entry {
             reservation: None,
             side_tokens: 0,
             side_cost: 0,
+            draft: None,
             recorded: false,
         }
     }
@@ -99,6 +103,18 @@ impl Entry {
 
     pub fn state(&self) -> &Arc<AppState> {
         &self.state
+    }
+
+    /// Whether the answer's text must be kept (for judging or the outcome store).
+    pub fn wants_text(&self) -> bool {
+        self.draft.as_ref().is_some_and(|d| d.wants_text())
+    }
+
+    /// The client's answer, as it was sent.
+    pub fn answered(&mut self, text: impl Into<String>) {
+        if let Some(d) = self.draft.as_mut() {
+            d.answer = Some(text.into());
+        }
     }
 
     /// Records an error answered before any model produced output.
@@ -212,11 +228,28 @@ impl Entry {
             (None, None) => None,
         };
         let mut cost = 0;
+        let mut baseline = 0;
         if let Some(t) = tokens {
             cost = self.count(&self.route, self.price, t);
-            m.baseline_cost.add(
-                &[self.policy.as_str(), self.route.as_str()],
-                self.baseline.map_or(cost, |b| b.cost(t)),
+            baseline = self.baseline.map_or(cost, |b| b.cost(t));
+            m.baseline_cost
+                .add(&[self.policy.as_str(), self.route.as_str()], baseline);
+        }
+        if let Some(draft) = self.draft.take() {
+            let state = self.state.clone();
+            state.quality.finished(
+                &state,
+                *draft,
+                crate::quality::Finished {
+                    policy: &self.policy,
+                    route: &self.route,
+                    status,
+                    outcome,
+                    tokens,
+                    cost: cost + self.side_cost,
+                    baseline,
+                    elapsed,
+                },
             );
         }
         if let Some(c) = &self.caller {

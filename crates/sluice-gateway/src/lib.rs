@@ -24,6 +24,7 @@ pub mod limits;
 pub mod local;
 pub mod models;
 pub mod policy;
+pub mod quality;
 pub mod reload;
 pub mod routing;
 pub mod server;

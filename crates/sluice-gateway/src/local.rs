@@ -470,6 +470,8 @@ pub struct LocalEnd {
     pub usage: Usage,
     pub first_token_at: Option<Instant>,
     pub content_bytes: u64,
+    /// The whole generated text, when the generation completed.
+    pub text: String,
 }
 
 /// The SSE body of a local generation: a role chunk, one chunk per piece of text as the
@@ -483,6 +485,7 @@ pub struct LocalStream {
     tokens: u64,
     content_bytes: u64,
     first_token_at: Option<Instant>,
+    text: String,
     started: bool,
     finished: bool,
     pending: Vec<Bytes>,
@@ -505,6 +508,7 @@ impl LocalStream {
             tokens: 0,
             content_bytes: 0,
             first_token_at: None,
+            text: String::new(),
             started: false,
             finished: false,
             pending: Vec::new(),
@@ -533,6 +537,7 @@ impl LocalStream {
                 },
                 first_token_at: self.first_token_at,
                 content_bytes: self.content_bytes,
+                text: std::mem::take(&mut self.text),
             });
         }
     }
@@ -571,8 +576,9 @@ impl Stream for LocalStream {
                     this.content_bytes += text.len() as u64;
                     return Poll::Ready(Some(Ok(Self::frame(&this.writer.content(&text)))));
                 }
-                Poll::Ready(Some(Event::Done(out))) => {
+                Poll::Ready(Some(Event::Done(mut out))) => {
                     this.tokens = out.completion_tokens as u64;
+                    this.text = std::mem::take(&mut out.text);
                     this.finished = true;
                     // Popped from the back: pushed in reverse order.
                     this.pending.push(Bytes::from_static(b"data: [DONE]\n\n"));

@@ -59,6 +59,10 @@ pub fn reload(state: &AppState) -> bool {
     match result {
         Ok(rt) => {
             let generation = rt.generation;
+            if rt.config.outcomes != state.runtime.load().config.outcomes {
+                tracing::warn!(%source, "outcomes: a changed store takes effect at the next restart");
+            }
+            state.quality.configure(&rt);
             state.runtime.store(Arc::new(rt));
             state
                 .metrics

@@ -510,7 +510,7 @@ pub struct Routed {
     /// Batch the embedding ran in, when one was needed.
     pub batch_size: Option<usize>,
     pub overflowed: bool,
-    /// The prompt's embedding, kept only for a cascade whose head reads it.
+    /// The prompt's embedding: a cascade's head may read it, the quality loop keeps it.
     pub embedding: Option<Arc<Vec<f32>>>,
 }
 
@@ -557,9 +557,7 @@ pub async fn decide(
                 .iter()
                 .map(|r| r.similarity(&vector, compiled.aggregate))
                 .collect();
-            if compiled.cascade.is_some() {
-                embedding = Some(Arc::new(vector));
-            }
+            embedding = Some(Arc::new(vector));
             (Scores { learned, semantic }, Some(batch_size))
         }
         Err(RouterError::Overloaded { .. }) => return unscored(policy::overflow(p), true),

@@ -43,7 +43,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let runtime =
         tokio::task::spawn_blocking(move || Runtime::build(Arc::new(config), None, &build_ctx))
             .await??;
+    let base_dir = ctx.base_dir.clone();
     let state = AppState::new(runtime, opts.source, ctx)?;
+    crate::quality::Quality::start(&state, &base_dir).await?;
     crate::reload::spawn(state.clone(), opts.watch)?;
 
     // The metrics listener first, so that its address is logged before "listening".

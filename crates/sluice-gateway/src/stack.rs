@@ -13,8 +13,12 @@
 //! - `POST /v1/chat/completions`: **ledger** (`layers/ledger.rs`, adds `Meter`) → **auth**
 //!   (`layers/auth.rs`, adds `Pinned` and `Who`) → **limits** (`layers/limits.rs`, adds
 //!   `Parsed` and `Admitted`, reserves budget in the `Meter`) → **route**
-//!   (`layers/route.rs`, adds `Decision`) → **dispatch** (`dispatch.rs`: the chain's
-//!   `Target`s in one loop; the answering target settles the `Meter`).
+//!   (`layers/route.rs`, adds `Decision`) → **outcome** (`layers/outcome.rs`, puts the
+//!   request's outcome draft in the `Meter`: its row and, when sampled, its shadow
+//!   judging, both after the answer) → **dispatch** (`dispatch.rs`: the chain's `Target`s
+//!   in one loop; the answering target settles the `Meter`).
+//! - `POST /v1/feedback`: auth → `quality::feedback::handler`.
+//! - `GET /ui/quality`, `GET|POST /ui/login`: the review page (admin key; `quality::page`).
 //! - `POST /v1/route`: auth → limits (rates only) → route → `app::explain`, which reports
 //!   the `Decision`. `sluice route` sends its request through this same service in-process.
 //! - `GET /v1/models`: auth → `app::list_models`.
@@ -30,7 +34,7 @@ use axum::Router;
 use tower::ServiceBuilder;
 
 use crate::app;
-use crate::layers::{admission, auth, header_limit, ledger, limits, request_id, route};
+use crate::layers::{admission, auth, header_limit, ledger, limits, outcome, request_id, route};
 use crate::state::AppState;
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -39,7 +43,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(layer(s(), ledger::layer))
         .layer(layer(s(), auth::layer))
         .layer(layer((s(), limits::Mode::Chat), limits::layer))
-        .layer(layer(s(), route::layer));
+        .layer(layer(s(), route::layer))
+        .layer(layer(s(), outcome::layer));
     let route_only = ServiceBuilder::new()
         .layer(layer(s(), auth::layer))
         .layer(layer((s(), limits::Mode::RouteOnly), limits::layer))
@@ -58,6 +63,15 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/models",
             get(app::list_models).layer(layer(s(), auth::layer)),
         )
+        .route(
+            "/v1/feedback",
+            post(crate::quality::feedback::handler).layer(layer(s(), auth::layer)),
+        )
+        .route(
+            "/ui/login",
+            get(crate::quality::page::login_form).post(crate::quality::page::login),
+        )
+        .route("/ui/quality", get(crate::quality::page::review))
         .route("/admin/reload", post(app::admin_reload))
         .route("/admin/keys", get(app::admin_keys))
         .fallback(app::not_found)

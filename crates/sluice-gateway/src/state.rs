@@ -29,6 +29,8 @@ pub struct Runtime {
     pub heads: HashMap<String, LoadedHead>,
     pub policies: HashMap<String, Arc<CompiledPolicy>>,
     pub keys: KeyRing,
+    /// Drift references of policies whose `quality.drift_reference` names one.
+    pub drift: HashMap<String, Arc<crate::quality::drift::Reference>>,
     /// Increments on every applied reload; shown by `/readyz`.
     pub generation: u64,
 }
@@ -109,6 +111,16 @@ impl Runtime {
         )?;
         let policies =
             routing::compile_policies(&config, &ctx.base_dir, router.as_ref(), &heads, &locals)?;
+        let mut drift = HashMap::new();
+        for (name, p) in &config.policies {
+            if let Some(path) = p.quality.as_ref().and_then(|q| q.drift_reference.as_ref()) {
+                let reference = crate::quality::drift::Reference::load(&ctx.base_dir.join(path))
+                    .map_err(|e| {
+                        anyhow::anyhow!("policies.{name}.quality.drift_reference: {e:#}")
+                    })?;
+                drift.insert(name.clone(), Arc::new(reference));
+            }
+        }
         let keys = KeyRing::new(&config);
         for k in config.keys.values() {
             if let Some(b) = &k.budget {
@@ -120,6 +132,7 @@ impl Runtime {
         }
         Ok(Runtime {
             keys,
+            drift,
             config,
             providers,
             locals,
@@ -150,6 +163,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Bounds the abandoned streams drained at once (`server.max_drain_tasks`).
     pub drain_slots: Arc<tokio::sync::Semaphore>,
+    /// The outcome store, shadow judging, feedback and drift (`crate::quality`).
+    pub quality: crate::quality::Quality,
 }
 
 impl AppState {
@@ -174,7 +189,10 @@ impl AppState {
             clock,
         )?);
         let drains = runtime.config.server.max_drain_tasks;
+        let quality = crate::quality::Quality::new(&runtime.config, build.metrics.clone());
+        quality.configure(&runtime);
         Ok(Arc::new(AppState {
+            quality,
             limiter,
             clock,
             drain_slots: Arc::new(tokio::sync::Semaphore::new(drains)),

@@ -407,8 +407,12 @@ pub(crate) async fn local_answer(
         Body::from_stream(Deadline::new(
             served.stream_limit,
             LocalStream::new(rx, writer, prompt_tokens, move |end| {
+                let mut entry = entry;
                 if let Some(first) = end.first_token_at {
                     entry.first_token(first);
+                }
+                if entry.wants_text() && end.outcome == "completed" {
+                    entry.answered(end.text);
                 }
                 entry.finish(200, end.outcome, Some(end.usage), Some(end.content_bytes));
             })
@@ -422,6 +426,10 @@ pub(crate) async fn local_answer(
                     HeaderValue::from_static("application/json"),
                 );
                 let bytes = local::completion_body(&id, name, &out);
+                let mut entry = entry;
+                if entry.wants_text() {
+                    entry.answered(out.text.clone());
+                }
                 entry.finish(
                     200,
                     "completed",
@@ -474,6 +482,12 @@ fn relay(entry: Entry, up: UpstreamResponse, served: &Served<'_>, strip_usage: b
         ResponseBody::Full(bytes) => {
             let probe = ResponseProbe::parse(&bytes);
             let content = probe.as_ref().map_or(0, |p| p.content_bytes() as u64);
+            let mut entry = entry;
+            if entry.wants_text() {
+                if let Some(text) = probe.as_ref().and_then(ResponseProbe::text) {
+                    entry.answered(text);
+                }
+            }
             entry.finish(
                 up.status.as_u16(),
                 "completed",
@@ -491,6 +505,8 @@ fn relay(entry: Entry, up: UpstreamResponse, served: &Served<'_>, strip_usage: b
             let status = up.status.as_u16();
             let state = entry.state().clone();
             let slots = state.drain_slots.clone();
+            let keep_text = entry.wants_text();
+            let mut entry = entry;
             let relay = Relay::new(
                 first,
                 rest,
@@ -507,6 +523,9 @@ fn relay(entry: Entry, up: UpstreamResponse, served: &Served<'_>, strip_usage: b
                     if let Some(first) = summary.first_byte_at {
                         entry.first_token(first);
                     }
+                    if let (Some(text), "completed") = (summary.text, outcome) {
+                        entry.answered(text);
+                    }
                     entry.finish(status, outcome, summary.usage, Some(summary.content_bytes));
                     // After the request is recorded, so that a drain counted is a drain settled.
                     let fate = match summary.drain {
@@ -520,6 +539,7 @@ fn relay(entry: Entry, up: UpstreamResponse, served: &Served<'_>, strip_usage: b
                 },
             )
             .with_drain_slots(slots);
+            let relay = if keep_text { relay.keep_text() } else { relay };
             Body::from_stream(Deadline::new(served.stream_limit, relay))
         }
     };

@@ -36,7 +36,7 @@ fn promtool(args: &[&str]) -> String {
 
 #[test]
 fn promtool_checks_and_unit_tests_the_alerts() {
-    assert!(promtool(&["check", "rules", "alerts.yml"]).contains("SUCCESS: 8 rules found"));
+    assert!(promtool(&["check", "rules", "alerts.yml"]).contains("SUCCESS: 13 rules found"));
     promtool(&["test", "rules", "alerts_test.yml"]);
 }
 
@@ -199,6 +199,7 @@ async fn every_panel_and_rule_query_works_against_real_prometheus() {
     let mut checked = 0;
     for file in [
         "cost-and-savings.json",
+        "quality.json",
         "routing.json",
         "latency-and-health.json",
     ] {
@@ -238,11 +239,14 @@ async fn every_panel_and_rule_query_works_against_real_prometheus() {
         .unwrap()
         .try_deserialize()
         .unwrap();
-    for rule in rules["groups"][0]["rules"].as_array().unwrap() {
-        let expr = rule["expr"].as_str().unwrap().to_owned();
-        match query(expr.clone()).await {
-            Some(v) if v["status"] == "success" => {}
-            other => failures.push(format!("alert {}: {expr}\n  -> {other:?}", rule["alert"])),
+    // Every group's rules (sluice, sluice-quality).
+    for group in rules["groups"].as_array().unwrap() {
+        for rule in group["rules"].as_array().unwrap() {
+            let expr = rule["expr"].as_str().unwrap().to_owned();
+            match query(expr.clone()).await {
+                Some(v) if v["status"] == "success" => {}
+                other => failures.push(format!("alert {}: {expr}\n  -> {other:?}", rule["alert"])),
+            }
         }
     }
     // Prometheus loaded the same file and evaluates it without errors.
@@ -254,12 +258,14 @@ async fn every_panel_and_rule_query_works_against_real_prometheus() {
         .json()
         .await
         .unwrap();
-    for rule in r["data"]["groups"][0]["rules"].as_array().unwrap() {
-        if rule["health"] == "err" {
-            failures.push(format!(
-                "rule {} unhealthy: {}",
-                rule["name"], rule["lastError"]
-            ));
+    for group in r["data"]["groups"].as_array().unwrap() {
+        for rule in group["rules"].as_array().unwrap() {
+            if rule["health"] == "err" {
+                failures.push(format!(
+                    "rule {} unhealthy: {}",
+                    rule["name"], rule["lastError"]
+                ));
+            }
         }
     }
     let _ = prom.kill().await;

@@ -51,6 +51,8 @@ pub struct StreamSummary {
     pub events: u64,
     /// Bytes of generated text seen, to estimate tokens when no usage arrives.
     pub content_bytes: u64,
+    /// The generated text (first choice), when the relay was asked to keep it.
+    pub text: Option<String>,
     pub bytes: u64,
     /// When the first byte was handed to the client.
     pub first_byte_at: Option<Instant>,
@@ -70,6 +72,9 @@ pub enum Drain {
 }
 
 type OnEnd = Box<dyn FnOnce(StreamSummary) + Send>;
+
+/// The most text a relay keeps for its summary (1 MiB).
+pub const MAX_TEXT: usize = 1 << 20;
 
 pub struct Relay {
     first: Option<Bytes>,
@@ -113,6 +118,7 @@ impl Relay {
                 saw_done: false,
                 events: 0,
                 content_bytes: 0,
+                text: None,
                 bytes: 0,
                 first_byte_at: None,
                 drain: Drain::NotNeeded,
@@ -125,6 +131,13 @@ impl Relay {
             drain_slots: None,
             _slot: None,
         }
+    }
+
+    /// Keeps the generated text (first choice) for the summary, up to [`MAX_TEXT`] bytes.
+    #[must_use]
+    pub fn keep_text(mut self) -> Relay {
+        self.summary.text = Some(String::new());
+        self
     }
 
     /// At most as many abandoned streams as `slots` has permits are drained at once; the
@@ -162,6 +175,11 @@ impl Relay {
                     summary.usage = p.usage;
                 }
                 summary.content_bytes += p.content_bytes() as u64;
+                if let (Some(text), Some(piece)) = (summary.text.as_mut(), p.text()) {
+                    if text.len() + piece.len() <= MAX_TEXT {
+                        text.push_str(piece);
+                    }
+                }
             }
             if strip {
                 if probe.as_ref().is_some_and(ResponseProbe::is_usage_only) {

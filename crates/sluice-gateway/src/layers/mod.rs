@@ -5,5 +5,6 @@ pub mod auth;
 pub mod header_limit;
 pub mod ledger;
 pub mod limits;
+pub mod outcome;
 pub mod request_id;
 pub mod route;

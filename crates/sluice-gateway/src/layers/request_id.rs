@@ -59,8 +59,12 @@ fn span(req: &Request) -> Span {
 
 /// The request's id as the set-id layer recorded it (`-` outside the stack).
 pub fn of(req: &http::request::Parts) -> String {
-    req.extensions
-        .get::<tower_http::request_id::RequestId>()
+    of_extensions(&req.extensions)
+}
+
+/// As [`of`], from a request's extensions.
+pub fn of_extensions(ext: &http::Extensions) -> String {
+    ext.get::<tower_http::request_id::RequestId>()
         .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or("-")
         .to_owned()
