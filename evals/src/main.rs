@@ -20,6 +20,7 @@ mod embed;
 mod loso;
 mod metrics;
 mod plot;
+mod quality;
 mod table;
 mod train;
 
@@ -206,6 +207,10 @@ enum Cmd {
         #[arg(long)]
         write: bool,
     },
+    /// Retrain a policy's head from the gateway's outcome store (judged verdicts and
+    /// feedback as labels, propensity-weighted), compare it with the running head on the
+    /// most recent slice, and write it (with its drift reference) only if it is better.
+    QualityTrain(quality::TrainArgs),
     /// Score the everyday table with the config's policy; exit 1 if any prompt lands on the
     /// wrong side of the threshold.
     Table {
@@ -223,6 +228,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::CascadeData(a) => cascade::data(&a),
         Cmd::CascadeReport { eval, out } => cascade::report(&eval, &out),
         Cmd::CascadeTrain(a) => cascade::train(&a),
+        Cmd::QualityTrain(a) => quality::train(&a),
         Cmd::Embed(c) => {
             let settings = settings(&c)?;
             for ds in c.sources()? {
@@ -394,25 +400,7 @@ fn train_head(
         fixed_effects.then_some((source_of.as_slice(), sources.len())),
         &c.options(seed),
     );
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let spec = out.with_extension("json");
-    std::fs::write(&spec, serde_json::to_vec(&model.spec())?)?;
-    let script = ["scripts/write_head.py", "../scripts/write_head.py"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .context("scripts/write_head.py not found (run from the repository root)")?;
-    let status = std::process::Command::new(python())
-        .arg(&script)
-        .arg("--weights")
-        .arg(&spec)
-        .arg("--out")
-        .arg(out)
-        .status()
-        .context("running scripts/write_head.py (needs the .venv from scripts/setup.sh)")?;
-    anyhow::ensure!(status.success(), "scripts/write_head.py failed");
+    let spec = write_spec(&model.spec(), out)?;
     // The ONNX file must score exactly like the model it was written from.
     let onnx = sluice_router::heads::LearnedHead::load(out, emb[0].len())?;
     anyhow::ensure!(
@@ -645,4 +633,29 @@ mod tests {
         );
         assert!(super::set_threshold(y, "missing", 0.1).is_err());
     }
+}
+
+/// Writes a head spec as ONNX at `out` with `scripts/write_head.py`; returns the spec's
+/// path (beside `out`), which the caller removes once the ONNX file is checked.
+pub(crate) fn write_spec(spec: &serde_json::Value, out: &Path) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let spec_path = out.with_extension("json");
+    std::fs::write(&spec_path, serde_json::to_vec(spec)?)?;
+    let script = ["scripts/write_head.py", "../scripts/write_head.py"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .context("scripts/write_head.py not found (run from the repository root)")?;
+    let status = std::process::Command::new(python())
+        .arg(&script)
+        .arg("--weights")
+        .arg(&spec_path)
+        .arg("--out")
+        .arg(out)
+        .status()
+        .context("running scripts/write_head.py (needs the .venv from scripts/setup.sh)")?;
+    anyhow::ensure!(status.success(), "scripts/write_head.py failed");
+    Ok(spec_path)
 }

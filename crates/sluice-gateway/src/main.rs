@@ -107,6 +107,11 @@ enum Command {
         #[command(subcommand)]
         action: ModelsAction,
     },
+    /// What routing saved and what it cost in quality, from the outcome store.
+    Quality {
+        #[command(subcommand)]
+        action: QualityAction,
+    },
     /// Gateway API keys.
     Keys {
         #[command(subcommand)]
@@ -117,6 +122,25 @@ enum Command {
     CheckConfig {
         /// The YAML file to check.
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum QualityAction {
+    /// Per policy and day: the weak model's win rate in judged pairs with its 95%
+    /// interval, the strong share, cost, savings against the baseline, shadow spend and
+    /// feedback.
+    Report {
+        /// YAML config whose `outcomes.store` to read; without it, the embedded default.
+        #[arg(long, short, env = "SLUICE_CONFIG")]
+        config: Option<PathBuf>,
+        /// The store itself (`sqlite:<path>` or a `postgres://` URL), instead of the
+        /// config's.
+        #[arg(long)]
+        store: Option<String>,
+        /// From this day (2026-11-01) or this long ago (7d, 36h).
+        #[arg(long, default_value = "7d")]
+        since: String,
     },
 }
 
@@ -191,6 +215,23 @@ fn main() -> ExitCode {
         Command::Keys {
             action: KeysAction::Create { id, tenant },
         } => keys_create(&id, tenant),
+        Command::Quality {
+            action:
+                QualityAction::Report {
+                    config,
+                    store,
+                    since,
+                },
+        } => {
+            init_logging(LogFormat::Human, "warn");
+            match quality_report(config, store, &since) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("sluice quality report: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Models {
             action:
                 ModelsAction::Pull {
@@ -533,4 +574,46 @@ struct MetricsListen(Option<SocketAddr>);
 
 fn parse_metrics_listen(s: &str) -> Result<MetricsListen, String> {
     sluice_config::parse_listen_or_off(s).map(MetricsListen)
+}
+
+#[allow(clippy::print_stdout)]
+fn quality_report(
+    config: Option<PathBuf>,
+    store: Option<String>,
+    since: &str,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let (url, base) = match store {
+        Some(url) => (url, PathBuf::from(".")),
+        None => {
+            let source = config.map_or(Source::Embedded, Source::File);
+            let cfg = sluice_config::load(&source)?;
+            let outcomes = cfg
+                .outcomes
+                .context("the config has no `outcomes` section: pass --store sqlite:<path> or a postgres:// URL")?;
+            let base = match &source {
+                Source::File(p) => p.parent().map(PathBuf::from).unwrap_or_default(),
+                Source::Embedded => PathBuf::from("."),
+            };
+            let url = match outcomes.store {
+                sluice_config::StoreUrl::Sqlite(p) => format!("sqlite:{p}"),
+                sluice_config::StoreUrl::Postgres(u) => u,
+            };
+            (url, base)
+        }
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let since_ms = sluice_gateway::quality::report::parse_since(since, now)
+        .map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let rows = rt.block_on(async {
+        let store = sluice_outcomes::Store::open(&url, &base).await?;
+        store.report(since_ms).await
+    })?;
+    print!("{}", sluice_gateway::quality::report::render(&rows));
+    Ok(())
 }

@@ -278,7 +278,7 @@ impl Store {
     pub async fn labelled(&self, since_ms: i64) -> Result<Vec<Outcome>, StoreError> {
         let q = format!(
             "SELECT {} FROM outcomes WHERE ts_ms >= $1 AND embedding IS NOT NULL \
-             AND ((verdict IS NOT NULL AND verdict <> 'unparseable') OR feedback_ms IS NOT NULL) \
+             AND (verdict IN ('weak_better', 'tie', 'strong_better') OR feedback_ms IS NOT NULL) \
              ORDER BY ts_ms, request_id",
             sql::COLUMNS
         );

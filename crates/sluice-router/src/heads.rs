@@ -111,6 +111,29 @@ impl LearnedHead {
     /// One probability per embedding; `texts` are the routed texts the embeddings came
     /// from (read only by heads that use features).
     pub fn score(&self, embeddings: &[Vec<f32>], texts: &[&str]) -> Result<Vec<f32>, RouterError> {
+        if self.features_input.is_some() && texts.len() != embeddings.len() {
+            return Err(RouterError::Inference(format!(
+                "head {} reads features: {} embeddings but {} texts",
+                self.path,
+                embeddings.len(),
+                texts.len()
+            )));
+        }
+        let features: Vec<[f32; features::COUNT]> = if self.features_input.is_some() {
+            texts.iter().map(|t| features::prompt_features(t)).collect()
+        } else {
+            Vec::new()
+        };
+        self.score_features(embeddings, &features)
+    }
+
+    /// As [`score`](Self::score), with the prompt features already computed (as the
+    /// outcome store keeps them); ignored by heads that do not read features.
+    pub fn score_features(
+        &self,
+        embeddings: &[Vec<f32>],
+        feats: &[[f32; features::COUNT]],
+    ) -> Result<Vec<f32>, RouterError> {
         let n = embeddings.len();
         if n == 0 {
             return Ok(Vec::new());
@@ -130,17 +153,14 @@ impl LearnedHead {
         let tensor = Tensor::from_array(([n as i64, self.dim as i64], flat)).map_err(ort_err)?;
         let mut inputs = ort::inputs![self.input.as_str() => tensor];
         if let Some(name) = &self.features_input {
-            if texts.len() != n {
+            if feats.len() != n {
                 return Err(RouterError::Inference(format!(
-                    "head {} reads features: {n} embeddings but {} texts",
+                    "head {} reads features: {n} embeddings but {} feature rows",
                     self.path,
-                    texts.len()
+                    feats.len()
                 )));
             }
-            let mut f = Vec::with_capacity(n * features::COUNT);
-            for t in texts {
-                f.extend_from_slice(&features::prompt_features(t));
-            }
+            let f: Vec<f32> = feats.iter().flatten().copied().collect();
             let ft =
                 Tensor::from_array(([n as i64, features::COUNT as i64], f)).map_err(ort_err)?;
             inputs.push((name.as_str().into(), ft.into()));

@@ -17,6 +17,7 @@ pub mod drift;
 pub mod feedback;
 pub mod judge;
 pub mod page;
+pub mod report;
 
 mod shadow;
 
