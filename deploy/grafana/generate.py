@@ -167,7 +167,7 @@ quality = dashboard("sluice-quality", "Sluice · Quality", [
         (f"sum by (result) (rate(sluice_outcome_writes_total[{R}])) or on() vector(0)", "{{result}} /s"),
         ("max(sluice_outcome_queue_depth) or vector(0)", "queue depth"),
     ], "short", x=12, y=44,
-          desc="Outcome records (judgments, feedback) written to the store; dropped when the bounded queue is full, failed "
+          desc="Outcome records (one row per served request, then its judgment and feedback) written to the store; dropped when the bounded queue is full, failed "
                "on store errors (SluiceOutcomeWritesDropped fires on any)."),
 ], "The quality loop: shadow answers judged against the client's, user feedback, drift from calibration, and their cost.",
     links=[("Sluice · Cost & savings", "sluice-cost")])

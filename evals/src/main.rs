@@ -621,20 +621,6 @@ fn set_threshold(yaml: &str, policy: &str, t: f64) -> anyhow::Result<String> {
     Ok(out.join("\n") + if yaml.ends_with('\n') { "\n" } else { "" })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn set_threshold_edits_only_that_line() {
-        let y = "policies:\n  other:\n    threshold: 0.1\n  auto:\n    strategy: learned\n    threshold: 0.5  # tuned\n    strong: big\nrouter: {}\n";
-        let got = super::set_threshold(y, "auto", 0.4242).unwrap();
-        assert_eq!(
-            got,
-            y.replace("threshold: 0.5  # tuned", "threshold: 0.4242  # tuned")
-        );
-        assert!(super::set_threshold(y, "missing", 0.1).is_err());
-    }
-}
-
 /// Writes a head spec as ONNX at `out` with `scripts/write_head.py`; returns the spec's
 /// path (beside `out`), which the caller removes once the ONNX file is checked.
 pub(crate) fn write_spec(spec: &serde_json::Value, out: &Path) -> anyhow::Result<PathBuf> {
@@ -658,4 +644,18 @@ pub(crate) fn write_spec(spec: &serde_json::Value, out: &Path) -> anyhow::Result
         .context("running scripts/write_head.py (needs the .venv from scripts/setup.sh)")?;
     anyhow::ensure!(status.success(), "scripts/write_head.py failed");
     Ok(spec_path)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn set_threshold_edits_only_that_line() {
+        let y = "policies:\n  other:\n    threshold: 0.1\n  auto:\n    strategy: learned\n    threshold: 0.5  # tuned\n    strong: big\nrouter: {}\n";
+        let got = super::set_threshold(y, "auto", 0.4242).unwrap();
+        assert_eq!(
+            got,
+            y.replace("threshold: 0.5  # tuned", "threshold: 0.4242  # tuned")
+        );
+        assert!(super::set_threshold(y, "missing", 0.1).is_err());
+    }
 }

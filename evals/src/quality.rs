@@ -106,7 +106,7 @@ pub fn labelled(rows: &[Outcome], policy: Option<&str>) -> Vec<Labelled> {
             }
             let fb = o.feedback.as_ref()?;
             let weak_arm = o.arm.as_deref() == Some(sluice_outcomes::WEAK);
-            (weak_arm && fb.score != 0.0).then(|| Labelled {
+            (weak_arm && fb.score != 0.0).then_some(Labelled {
                 emb,
                 feat,
                 y: if fb.score < 0.0 { 1.0 } else { 0.0 },
@@ -387,6 +387,7 @@ mod tests {
             } else if kind == 8 && weak_arm {
                 writes.push(Write::Feedback {
                     request_id: id,
+                    key_id: None,
                     feedback: Feedback {
                         score: if hard { -1.0 } else { 1.0 },
                         comment: None,

@@ -10,7 +10,9 @@ fn workspace() -> PathBuf {
 /// shared mirror beside the checkout. Missing models fail the test: never a silent skip.
 pub fn models_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("SLUICE_MODELS_DIR") {
-        return d.into();
+        // Absolute: gateways under test run in folders of their own.
+        let d = PathBuf::from(d);
+        return std::path::absolute(&d).unwrap_or(d);
     }
     let root = workspace();
     for c in [root.join("models"), root.join("../shared/models")] {

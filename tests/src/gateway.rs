@@ -30,8 +30,10 @@ pub struct GatewayBuilder {
 impl Gateway {
     /// `bin` is the `sluice` binary (`env!("CARGO_BIN_EXE_sluice")` in the gateway's tests).
     pub fn builder(bin: impl AsRef<Path>, yaml: &str) -> GatewayBuilder {
+        // Absolute: the gateway runs in a folder of its own.
+        let bin = bin.as_ref();
         GatewayBuilder {
-            bin: bin.as_ref().to_owned(),
+            bin: std::path::absolute(bin).unwrap_or_else(|_| bin.to_owned()),
             yaml: yaml.to_owned(),
             env: Vec::new(),
             args: Vec::new(),
@@ -130,7 +132,10 @@ impl GatewayBuilder {
         if !self.builtin {
             cmd.arg("--config").arg(&config_path);
         }
-        cmd.arg("--listen")
+        // In its own folder: files the gateway makes there (the default config's outcome
+        // store) go with the test.
+        cmd.current_dir(dir.path())
+            .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--log-format")
             .arg("json")

@@ -107,8 +107,24 @@ impl MockUpstream {
     /// (for load tools, so the mock does not share the load generator's runtime). Lives
     /// as long as the process.
     pub fn spawn_on_own_thread() -> SocketAddr {
+        Self::spawn_thread(false)
+    }
+
+    /// As [`spawn_on_own_thread`](Self::spawn_on_own_thread), at the lowest scheduling
+    /// priority: a stand-in for a remote API whose work should not take the CPU of the
+    /// machine under test (it still does, but only what is left over).
+    pub fn spawn_on_low_priority_thread() -> SocketAddr {
+        Self::spawn_thread(true)
+    }
+
+    fn spawn_thread(low_priority: bool) -> SocketAddr {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            if low_priority {
+                let _ = thread_priority::set_current_thread_priority(
+                    thread_priority::ThreadPriority::Min,
+                );
+            }
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

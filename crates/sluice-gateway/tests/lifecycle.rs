@@ -456,13 +456,14 @@ fn check_config_lists_every_error() {
 
 #[tokio::test]
 async fn default_config_serves_without_a_file() {
+    let dir = tempfile::tempdir().unwrap();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
         .args(["--metrics-listen", "127.0.0.1:0"])
         .env_remove("OPENAI_API_KEY")
         .env("SLUICE_MODELS_DIR", sluice_testkit::env::models_dir())
         // Far from the repository: the built-in head must serve.
-        .current_dir(std::env::temp_dir())
+        .current_dir(dir.path())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -497,9 +498,28 @@ async fn default_config_serves_without_a_file() {
         .send()
         .await
         .unwrap();
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
     let e = error_of(resp, 503).await;
     assert!(e["message"]
         .as_str()
         .unwrap()
         .contains("OPENAI_API_KEY is not set"));
+    // The default config keeps outcomes in a SQLite file in the working directory, and
+    // takes feedback on what it served.
+    let store = dir.path().join("sluice-outcomes.db");
+    assert!(store.is_file(), "no {}", store.display());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let r = client()
+            .post(format!("http://{addr}/v1/feedback"))
+            .json(&serde_json::json!({"request_id": rid, "score": -1}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() != 404 || std::time::Instant::now() > deadline {
+            break r.status();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status, 200);
 }

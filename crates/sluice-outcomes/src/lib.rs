@@ -110,8 +110,10 @@ pub enum Write {
         request_id: String,
         judgment: Box<Judgment>,
     },
+    /// Lands only on a row of the same key (`None`: a gateway without keys).
     Feedback {
         request_id: String,
+        key_id: Option<String>,
         feedback: Feedback,
     },
 }
@@ -214,7 +216,9 @@ impl Store {
     /// Applies writes in order, in one transaction. A row already present is left as it
     /// is (a retried write), a judgment or feedback for a missing row changes nothing.
     pub async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let stmts: Vec<(&'static str, Vec<Param>)> = writes.iter().map(sql::write).collect();
+        let postgres = self.is_postgres();
+        let stmts: Vec<(&'static str, Vec<Param>)> =
+            writes.iter().map(|w| sql::write(w, postgres)).collect();
         self.run_batch(stmts).await
     }
 
@@ -231,8 +235,12 @@ impl Store {
     pub async fn owner(&self, request_id: &str, now_ms: i64) -> Result<Option<Owner>, StoreError> {
         let rows = self
             .query(
-                "SELECT key_id, policy, route, feedback_ms FROM outcomes WHERE request_id = $1 AND expires_ms > $2",
-                vec![Param::text(request_id), Param::Int(Some(now_ms))],
+                "SELECT key_id, policy, route, feedback_ms FROM outcomes WHERE id_hash = $3 AND request_id = $1 AND expires_ms > $2 ORDER BY ts_ms",
+                vec![
+                    Param::text(request_id),
+                    Param::Int(Some(now_ms)),
+                    Param::Int(Some(id_hash(request_id))),
+                ],
             )
             .await?;
         Ok(rows.into_iter().next().map(|r| Owner {
@@ -248,13 +256,16 @@ impl Store {
         let rows = self
             .query(
                 &format!(
-                    "SELECT {} FROM outcomes WHERE request_id = $1",
+                    "SELECT {} FROM outcomes WHERE id_hash = $2 AND request_id = $1 ORDER BY ts_ms",
                     sql::COLUMNS
                 ),
-                vec![Param::text(request_id)],
+                vec![
+                    Param::text(request_id),
+                    Param::Int(Some(id_hash(request_id))),
+                ],
             )
             .await?;
-        Ok(rows.iter().next().map(sql::outcome))
+        Ok(rows.first().map(sql::outcome))
     }
 
     /// Rows matching `f`, newest first.
@@ -480,6 +491,17 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| StoreError::db("task", e))?
 }
 
+/// The 64-bit FNV-1a hash of a request id, the key of the index rows are found by (the id
+/// itself is compared too, so a collision costs nothing but a second look).
+pub fn id_hash(request_id: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in request_id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    i64::from_ne_bytes(h.to_ne_bytes())
+}
+
 /// `YYYY-MM-DD` (UTC) of a Unix millisecond time.
 pub fn day_of(ms: i64) -> String {
     // Civil-from-days (Howard Hinnant's algorithm): no date crate for one conversion.
@@ -544,6 +566,14 @@ mod tests {
         }
         assert_eq!(day_start_ms("2026-13-01"), None);
         assert_eq!(day_start_ms("yesterday"), None);
+    }
+
+    #[test]
+    fn fnv1a_is_the_published_one() {
+        // Test vectors of the FNV reference implementation.
+        assert_eq!(id_hash("") as u64, 0xcbf2_9ce4_8422_2325);
+        assert_eq!(id_hash("a") as u64, 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(id_hash("foobar") as u64, 0x8594_4171_f739_67e8);
     }
 
     #[test]

@@ -157,19 +157,36 @@ pub(crate) const COLUMNS: &str = "request_id, ts_ms, day, expires_ms, key_id, te
     embedding, features, prompt, answer, shadow_route, shadow_answer, verdict_weak_first, verdict_strong_first, \
     verdict, shadow_cost_usd, judge_cost_usd, judged_ms, judge_note, feedback_score, feedback_comment, feedback_ms";
 
-const INSERT: &str = "INSERT INTO outcomes (request_id, ts_ms, day, expires_ms, key_id, tenant, policy, route, arm, \
+/// Inserts a row unless one with its id exists already (a retried write): `$25` is the
+/// id's hash. The values are cast so that PostgreSQL knows their types in a SELECT list;
+/// `{blob}` is the backend's binary type.
+const INSERT_SQLITE: &str = "INSERT INTO outcomes (request_id, ts_ms, day, expires_ms, key_id, tenant, policy, route, arm, \
     status, outcome, score, threshold, propensity, sampled, cost_usd, baseline_usd, latency_ms, prompt_tokens, \
-    completion_tokens, embedding, features, prompt, answer) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) \
-    ON CONFLICT (request_id) DO NOTHING";
+    completion_tokens, embedding, features, prompt, answer, id_hash) \
+    SELECT CAST($1 AS TEXT), CAST($2 AS BIGINT), CAST($3 AS TEXT), CAST($4 AS BIGINT), CAST($5 AS TEXT), \
+    CAST($6 AS TEXT), CAST($7 AS TEXT), CAST($8 AS TEXT), CAST($9 AS TEXT), CAST($10 AS BIGINT), CAST($11 AS TEXT), \
+    CAST($12 AS DOUBLE PRECISION), CAST($13 AS DOUBLE PRECISION), CAST($14 AS DOUBLE PRECISION), CAST($15 AS BIGINT), \
+    CAST($16 AS DOUBLE PRECISION), CAST($17 AS DOUBLE PRECISION), CAST($18 AS DOUBLE PRECISION), CAST($19 AS BIGINT), \
+    CAST($20 AS BIGINT), CAST($21 AS BLOB), CAST($22 AS BLOB), CAST($23 AS TEXT), CAST($24 AS TEXT), CAST($25 AS BIGINT) \
+    WHERE NOT EXISTS (SELECT 1 FROM outcomes WHERE id_hash = $25 AND request_id = $1)";
+
+const INSERT_POSTGRES: &str = "INSERT INTO outcomes (request_id, ts_ms, day, expires_ms, key_id, tenant, policy, route, arm, \
+    status, outcome, score, threshold, propensity, sampled, cost_usd, baseline_usd, latency_ms, prompt_tokens, \
+    completion_tokens, embedding, features, prompt, answer, id_hash) \
+    SELECT CAST($1 AS TEXT), CAST($2 AS BIGINT), CAST($3 AS TEXT), CAST($4 AS BIGINT), CAST($5 AS TEXT), \
+    CAST($6 AS TEXT), CAST($7 AS TEXT), CAST($8 AS TEXT), CAST($9 AS TEXT), CAST($10 AS BIGINT), CAST($11 AS TEXT), \
+    CAST($12 AS DOUBLE PRECISION), CAST($13 AS DOUBLE PRECISION), CAST($14 AS DOUBLE PRECISION), CAST($15 AS BIGINT), \
+    CAST($16 AS DOUBLE PRECISION), CAST($17 AS DOUBLE PRECISION), CAST($18 AS DOUBLE PRECISION), CAST($19 AS BIGINT), \
+    CAST($20 AS BIGINT), CAST($21 AS BYTEA), CAST($22 AS BYTEA), CAST($23 AS TEXT), CAST($24 AS TEXT), CAST($25 AS BIGINT) \
+    WHERE NOT EXISTS (SELECT 1 FROM outcomes WHERE id_hash = $25 AND request_id = $1)";
 
 const JUDGMENT: &str = "UPDATE outcomes SET shadow_route = $2, shadow_answer = $3, verdict_weak_first = $4, \
     verdict_strong_first = $5, verdict = $6, shadow_cost_usd = $7, judge_cost_usd = $8, judged_ms = $9, judge_note = $10 \
-    WHERE request_id = $1";
+    WHERE id_hash = $11 AND request_id = $1";
 
 const FEEDBACK: &str =
     "UPDATE outcomes SET feedback_score = $2, feedback_comment = $3, feedback_ms = $4 \
-    WHERE request_id = $1";
+    WHERE id_hash = $6 AND request_id = $1 AND COALESCE(key_id, '') = COALESCE($5, '')";
 
 pub(crate) const REPORT: &str = "SELECT policy, day, \
     COUNT(*) AS requests, \
@@ -200,10 +217,14 @@ pub(crate) fn report_sql(postgres: bool) -> Cow<'static, str> {
     }
 }
 
-pub(crate) fn write(w: &Write) -> (&'static str, Vec<Param>) {
+pub(crate) fn write(w: &Write, postgres: bool) -> (&'static str, Vec<Param>) {
     match w {
         Write::Outcome(o) => (
-            INSERT,
+            if postgres {
+                INSERT_POSTGRES
+            } else {
+                INSERT_SQLITE
+            },
             vec![
                 Param::text(&o.request_id),
                 Param::Int(Some(o.ts_ms)),
@@ -229,6 +250,7 @@ pub(crate) fn write(w: &Write) -> (&'static str, Vec<Param>) {
                 Param::Blob(o.features.clone()),
                 Param::Text(o.prompt.clone()),
                 Param::Text(o.answer.clone()),
+                Param::Int(Some(crate::id_hash(&o.request_id))),
             ],
         ),
         Write::Judgment {
@@ -247,10 +269,12 @@ pub(crate) fn write(w: &Write) -> (&'static str, Vec<Param>) {
                 Param::Real(Some(j.judge_cost_usd)),
                 Param::Int(Some(j.judged_ms)),
                 Param::Text(j.note.clone()),
+                Param::Int(Some(crate::id_hash(request_id))),
             ],
         ),
         Write::Feedback {
             request_id,
+            key_id,
             feedback: f,
         } => (
             FEEDBACK,
@@ -259,6 +283,8 @@ pub(crate) fn write(w: &Write) -> (&'static str, Vec<Param>) {
                 Param::Real(Some(f.score)),
                 Param::Text(f.comment.clone()),
                 Param::Int(Some(f.at_ms)),
+                Param::Text(key_id.clone()),
+                Param::Int(Some(crate::id_hash(request_id))),
             ],
         ),
     }

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! One suite, two backends: the embedded SQLite file and a real PostgreSQL server (a fresh
 //! cluster per run, see `sluice_testkit::postgres`). Whatever the gateway, the review page,
 //! the report or retraining rely on is checked on both.
@@ -96,6 +97,7 @@ async fn suite(store: &Store) {
             },
             Write::Feedback {
                 request_id: "req-a".into(),
+                key_id: Some("key-a".into()),
                 feedback: Feedback {
                     score: -1.0,
                     comment: Some("wrong".into()),
@@ -120,6 +122,30 @@ async fn suite(store: &Store) {
         })
     );
     assert_eq!(store.get("req-missing").await.unwrap(), None);
+    // Feedback under another key never lands on the row.
+    store
+        .write(vec![Write::Feedback {
+            request_id: "req-a".into(),
+            key_id: Some("key-b".into()),
+            feedback: Feedback {
+                score: 1.0,
+                comment: None,
+                at_ms: T0,
+            },
+        }])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get("req-a")
+            .await
+            .unwrap()
+            .unwrap()
+            .feedback
+            .unwrap()
+            .score,
+        -1.0
+    );
 
     // Ownership, for feedback: key, policy, route, whether it was rated; none once expired.
     let owner = store.owner("req-a", T0).await.unwrap().unwrap();

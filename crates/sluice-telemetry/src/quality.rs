@@ -23,8 +23,8 @@ pub struct QualityMetrics {
     pub drift_psi: GaugeVec,
     pub drift_embedding_shift: GaugeVec,
     pub drift_samples: GaugeVec,
-    /// Seconds since the last shadow job finished (for "judging stalled" checks); unused
-    /// labels stay absent.
+    /// Unix time at which the last shadow judgment finished: `time() - it` says whether
+    /// judging has stalled.
     pub last_judged: Gauge,
 }
 

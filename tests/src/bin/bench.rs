@@ -49,6 +49,11 @@ struct Args {
     /// The head for `--learned`.
     #[arg(long, default_value = "config/router-head.onnx")]
     head: PathBuf,
+    /// Also measure a second gateway, same config plus an outcome store (SQLite) and shadow
+    /// judging at this rate (shadow and judge calls go to a second mock, as they would go to
+    /// a frontier API): what the quality loop adds on the request path.
+    #[arg(long)]
+    shadow: Option<f64>,
 }
 
 #[derive(Clone, Copy, serde::Serialize)]
@@ -77,47 +82,85 @@ async fn run(args: Args, mock_addr: std::net::SocketAddr) -> anyhow::Result<()> 
         args.sluice.display()
     );
     let policy = match &args.learned {
-        None => "{ strategy: static, target: mock-model }".to_owned(),
-        Some(_) => "{ strategy: learned, target: mock-model, strong: mock-strong, head: default, threshold: 0.2355 }".to_owned(),
+        None => "{ strategy: static, target: mock-model, strong: mock-strong".to_owned(),
+        Some(_) => "{ strategy: learned, target: mock-model, strong: mock-strong, head: default, threshold: 0.2355".to_owned(),
     };
-    let mut yaml = format!(
-        "providers:\n  mock: {{ base_url: \"http://{mock_addr}/v1\", api_key_env: BENCH_KEY }}\n\
-         models:\n  mock-model: {{ provider: mock }}\n  mock-strong: {{ provider: mock }}\n\
-         policies:\n  auto: {policy}\n"
+    // Shadow and judge calls land on their own mock, at the lowest CPU priority: it stands
+    // for a frontier API on other machines, whose work is not the gateway's. Without
+    // --shadow it serves nothing.
+    let shadow_addr = MockUpstream::spawn_on_low_priority_thread();
+    let base = format!(
+        "providers:\n  mock: {{ base_url: \"http://{mock_addr}/v1\", api_key_env: BENCH_KEY }}\n  \
+         other: {{ base_url: \"http://{shadow_addr}/v1\", api_key_env: BENCH_KEY }}\n\
+         models:\n  mock-model: {{ provider: mock, pricing: {{ input: 0.15, output: 0.6 }} }}\n  \
+         mock-strong: {{ provider: other, pricing: {{ input: 2.5, output: 10 }} }}\n"
     );
+    let mut yaml = format!("{base}policies:\n  auto: {policy} }}\n");
+    let shadow_yaml = args.shadow.map(|rate| {
+        format!(
+            "{base}policies:\n  auto: {policy}, quality: {{ shadow_rate: {rate}, judge: mock-strong, max_shadow_usd_per_day: 1000000 }} }}\n\
+             outcomes: {{ store: \"sqlite:outcomes.db\" }}\n"
+        )
+    });
+    let mut shadow_yaml = shadow_yaml;
     if let Some(dir) = &args.learned {
         let abs = |p: &PathBuf| std::fs::canonicalize(p).map(|p| p.display().to_string());
-        yaml.push_str(&format!(
+        let router = format!(
             "router:\n  embedder: {{ model: \"{}\", variant: model.onnx }}\n  heads: {{ default: {{ path: \"{}\" }} }}\n",
             abs(dir)?,
             abs(&args.head)?
-        ));
+        );
+        yaml.push_str(&router);
+        if let Some(y) = shadow_yaml.as_mut() {
+            y.push_str(&router);
+        }
     }
-    let gw = Gateway::builder(&args.sluice, &yaml)
-        .env("BENCH_KEY", "sk-bench")
-        .env("RUST_LOG", "warn,sluice_gateway::server=info")
-        .start()
-        .await;
+    let start = |yaml: String| {
+        Gateway::builder(&args.sluice, &yaml)
+            .env("BENCH_KEY", "sk-bench")
+            .env("RUST_LOG", "warn,sluice_gateway::server=info")
+            .start()
+    };
+    let gw = start(yaml.clone()).await;
+    let shadowed = match shadow_yaml {
+        Some(y) => Some(start(y).await),
+        None => None,
+    };
     let body = Bytes::from_static(
         br#"{"model":"auto","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What is the capital of France? Answer in one word."}],"max_tokens":32,"temperature":0}"#,
     );
     let direct = format!("http://{mock_addr}/v1/chat/completions");
     let via = gw.url("/v1/chat/completions");
 
+    let via_shadow = shadowed.as_ref().map(|g| g.url("/v1/chat/completions"));
+
     let mut results = Vec::new();
     eprintln!("warming up");
-    for url in [&direct, &via] {
+    for url in [Some(&direct), Some(&via), via_shadow.as_ref()]
+        .into_iter()
+        .flatten()
+    {
         measure(url, &body, 8, 2000).await?;
     }
+    let through = |url: &String, pid: Option<u32>, c: usize| {
+        let (url, body) = (url.clone(), body.clone());
+        async move {
+            let cpu0 = cpu_ns(pid);
+            let mut g = measure(&url, &body, c, args.requests).await?;
+            g.cpu_us_per_req = (cpu_ns(pid) - cpu0) as f64 / 1e3 / args.requests as f64;
+            anyhow::Ok(g)
+        }
+    };
+    let mut shadow_results = Vec::new();
     for &c in &args.concurrency {
-        let (mut d_runs, mut g_runs) = (Vec::new(), Vec::new());
+        let (mut d_runs, mut g_runs, mut s_runs) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..args.rounds {
             eprintln!("concurrency {c}, round {}", round + 1);
             d_runs.push(measure(&direct, &body, c, args.requests).await?);
-            let cpu0 = cpu_ns(gw.pid());
-            let mut g = measure(&via, &body, c, args.requests).await?;
-            g.cpu_us_per_req = (cpu_ns(gw.pid()) - cpu0) as f64 / 1e3 / args.requests as f64;
-            g_runs.push(g);
+            g_runs.push(through(&via, gw.pid(), c).await?);
+            if let (Some(url), Some(sg)) = (&via_shadow, &shadowed) {
+                s_runs.push(through(url, sg.pid(), c).await?);
+            }
         }
         let d = median_stats(&d_runs);
         let g = median_stats(&g_runs);
@@ -126,6 +169,15 @@ async fn run(args: Args, mock_addr: std::net::SocketAddr) -> anyhow::Result<()> 
             "added_p50_us": g.p50_us - d.p50_us, "added_p99_us": g.p99_us - d.p99_us,
             "throughput_ratio": g.rps / d.rps,
         }));
+        if !s_runs.is_empty() {
+            let s = median_stats(&s_runs);
+            shadow_results.push(serde_json::json!({
+                "concurrency": c, "direct": d, "gateway": g, "shadowed": s,
+                "added_p50_us": g.p50_us - d.p50_us, "shadowed_added_p50_us": s.p50_us - d.p50_us,
+                "added_p99_us": g.p99_us - d.p99_us, "shadowed_added_p99_us": s.p99_us - d.p99_us,
+                "shadowed_rps_ratio": s.rps / g.rps,
+            }));
+        }
     }
 
     println!("| concurrency | direct p50 | direct p99 | direct req/s | gateway p50 | gateway p99 | gateway req/s | added p50 | added p99 | gateway CPU/request |");
@@ -139,8 +191,43 @@ async fn run(args: Args, mock_addr: std::net::SocketAddr) -> anyhow::Result<()> 
             f("/gateway/cpu_us_per_req"),
         );
     }
+    if let Some(sg) = &shadowed {
+        // What the shadowed gateway did meanwhile: judged, skipped, written.
+        let text = reqwest::get(sg.metrics_url()).await?.text().await?;
+        eprintln!("shadowed gateway's quality counters:");
+        for l in text.lines().filter(|l| {
+            [
+                "sluice_shadow_requests_total",
+                "sluice_shadow_skipped_total",
+                "sluice_outcome_writes_total",
+            ]
+            .iter()
+            .any(|m| l.starts_with(m))
+        }) {
+            eprintln!("  {l}");
+        }
+    }
+    if let Some(rate) = args.shadow {
+        println!("\nShadow judging at rate {rate} with a SQLite outcome store, against the same gateway without (same run):\n");
+        println!("| concurrency | added p50 off | added p50 on | added p99 off | added p99 on | req/s off | req/s on | throughput on/off | CPU/request off | CPU/request on |");
+        println!("|---|---|---|---|---|---|---|---|---|---|");
+        for r in &shadow_results {
+            let f = |p: &str| r.pointer(p).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
+            println!(
+                "| {} | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} | {:.0} | {:.3} | {:.0} µs | {:.0} µs |",
+                r["concurrency"], f("/added_p50_us"), f("/shadowed_added_p50_us"), f("/added_p99_us"),
+                f("/shadowed_added_p99_us"), f("/gateway/rps"), f("/shadowed/rps"), f("/shadowed_rps_ratio"),
+                f("/gateway/cpu_us_per_req"), f("/shadowed/cpu_us_per_req"),
+            );
+        }
+    }
     if let Some(path) = args.json {
-        std::fs::write(&path, serde_json::to_vec_pretty(&results)?)?;
+        let all = if shadow_results.is_empty() {
+            serde_json::json!(results)
+        } else {
+            serde_json::json!({"gateway": results, "shadow": shadow_results})
+        };
+        std::fs::write(&path, serde_json::to_vec_pretty(&all)?)?;
     }
     Ok(())
 }

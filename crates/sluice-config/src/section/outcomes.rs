@@ -93,6 +93,12 @@ pub(crate) fn check_outcomes(
             "must be at least 1",
         ));
     }
+    if raw.max_shadow_jobs == 0 {
+        errors.push(ConfigError::new(
+            "outcomes.max_shadow_jobs",
+            "must be at least 1 (a shadow_rate of 0 turns judging off)",
+        ));
+    }
     if raw.retention < Duration::from_secs(60) {
         errors.push(ConfigError::new(
             "outcomes.retention",
@@ -106,7 +112,7 @@ pub(crate) fn check_outcomes(
         store: store?,
         queue_depth: raw.queue_depth,
         retention: raw.retention,
-        max_shadow_jobs: raw.max_shadow_jobs.max(1),
+        max_shadow_jobs: raw.max_shadow_jobs,
     })
 }
 
@@ -138,8 +144,9 @@ pub struct RawQuality {
     #[serde(default)]
     pub rubric: Option<String>,
     /// A JSON file (relative to the config) with the router-score distribution and mean
-    /// prompt embedding of the data the threshold was calibrated on, as `sluice-evals
-    /// drift-reference` writes it: recent traffic is compared with it (drift metrics).
+    /// prompt embedding of the rows the head was trained and calibrated on, as `sluice-evals
+    /// quality-train` writes it (`<head>.drift.json`): recent traffic is compared with it
+    /// (the drift metrics).
     #[serde(default)]
     pub drift_reference: Option<String>,
 }
@@ -195,6 +202,12 @@ pub(crate) fn check_quality(
             "a non-negative number of USD",
         ));
     }
+    if raw.retention.is_some_and(|r| r < Duration::from_secs(60)) {
+        errors.push(ConfigError::new(
+            format!("{path}.retention"),
+            "must be at least 1m (feedback arrives after the answer)",
+        ));
+    }
     let rubric = raw.rubric.unwrap_or_else(|| DEFAULT_RUBRIC.to_owned());
     for slot in ["{question}", "{answer_a}", "{answer_b}"] {
         if !rubric.contains(slot) {
@@ -204,7 +217,7 @@ pub(crate) fn check_quality(
             ));
         }
     }
-    (errors.len() == before).then(|| QualityConfig {
+    (errors.len() == before).then_some(QualityConfig {
         shadow_rate: raw.shadow_rate,
         judge: raw.judge,
         max_shadow_usd_per_day: raw.max_shadow_usd_per_day,

@@ -1,7 +1,7 @@
 //! Drift of the routed traffic against the data the policy was calibrated on: the
 //! population stability index of the router's scores, and how far the mean prompt
 //! embedding has moved. The reference is a JSON file written when the threshold was
-//! calibrated (`sluice-evals drift-reference`):
+//! calibrated (`sluice-evals quality-train` writes it beside the head as `<head>.drift.json`):
 //!
 //! ```json
 //! {"edges": [0.1, 0.2, ...], "proportions": [0.12, ...], "embedding_mean": [...], "rows": 5000}

@@ -149,6 +149,7 @@ pub async fn handler(State(state): State<Arc<AppState>>, req: Request) -> Respon
     };
     if !q.enqueue(Write::Feedback {
         request_id: id.clone(),
+        key_id: key_id.clone(),
         feedback,
     }) {
         return ApiError::unavailable("the outcome store's queue is full; retry later")

@@ -39,7 +39,9 @@ use crate::state::{AppState, Runtime};
 /// Verdicts and feedback scores the running means are computed over.
 const WINDOW: usize = 500;
 /// Rows written per transaction at most.
-const BATCH: usize = 256;
+const BATCH: usize = 8192;
+/// How long the writer gathers rows after the first before committing them.
+const LINGER: Duration = Duration::from_millis(500);
 
 /// What the outcome layer learned about a request, carried in its ledger entry until it is
 /// recorded.
@@ -131,6 +133,11 @@ pub struct Quality {
     verdicts: Mutex<HashMap<String, Window>>,
     ratings: Mutex<HashMap<(String, String), Window>>,
     drift: Mutex<HashMap<String, drift::Tracker>>,
+    /// The thread shadow jobs run on, started with the first one (see [`Quality::shadow_runtime`]).
+    shadow_rt: OnceLock<Option<tokio::runtime::Handle>>,
+    /// Shadow jobs' own HTTP clients, by provider name: their connections live on the
+    /// shadow thread, never in the pool user requests draw from.
+    shadow_providers: Mutex<HashMap<String, Arc<sluice_upstream::Provider>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -162,7 +169,65 @@ impl Quality {
             verdicts: Mutex::new(HashMap::new()),
             ratings: Mutex::new(HashMap::new()),
             drift: Mutex::new(HashMap::new()),
+            shadow_rt: OnceLock::new(),
+            shadow_providers: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Shadow judging is background work: it runs on one thread of its own at the lowest
+    /// scheduling priority (nice 19), so on a busy machine user requests get the CPU first
+    /// and judging waits (and, when `max_shadow_jobs` are waiting, new samples are skipped
+    /// as `busy`). `None` if the thread could not start; jobs then run on the main runtime.
+    fn shadow_runtime(&self) -> Option<&tokio::runtime::Handle> {
+        self.shadow_rt
+            .get_or_init(|| {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let started = std::thread::Builder::new()
+                    .name("sluice-shadow".into())
+                    .spawn(move || {
+                        use thread_priority::{set_current_thread_priority, ThreadPriority};
+                        if let Err(e) = set_current_thread_priority(ThreadPriority::Min) {
+                            tracing::warn!(error = ?e, "shadow judging: could not lower the thread's priority");
+                        }
+                        let rt = match tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                        {
+                            Ok(rt) => rt,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "shadow judging: no runtime of its own");
+                                return;
+                            }
+                        };
+                        let _ = tx.send(rt.handle().clone());
+                        rt.block_on(std::future::pending::<()>());
+                    });
+                started.ok().and_then(|_| rx.recv().ok())
+            })
+            .as_ref()
+    }
+
+    /// The shadow thread's client for `provider`, made once per provider config.
+    pub(crate) fn shadow_provider(
+        &self,
+        runtime: &Runtime,
+        provider: &str,
+    ) -> Result<Arc<sluice_upstream::Provider>, String> {
+        let pc = runtime
+            .config
+            .providers
+            .get(provider)
+            .ok_or_else(|| format!("provider '{provider}' is not configured"))?;
+        let mut cache = lock(&self.shadow_providers);
+        if let Some(p) = cache.get(provider).filter(|p| p.config() == pc) {
+            return Ok(p.clone());
+        }
+        let p =
+            Arc::new(sluice_upstream::Provider::new(pc.clone()).map_err(|e| {
+                format!("cannot build an HTTP client for provider '{provider}': {e}")
+            })?);
+        cache.insert(provider.to_owned(), p.clone());
+        Ok(p)
     }
 
     /// Opens the store the config names (running its migrations) and starts the writer.
@@ -339,13 +404,21 @@ impl Quality {
             answer,
             store_text: draft.store_text,
         };
-        tokio::spawn(async move {
+        let task = async move {
             if let Some(sent) = sent {
                 let _ = sent.await;
             }
             job.run().await;
             drop(permit);
-        });
+        };
+        match self.shadow_runtime() {
+            Some(rt) => {
+                rt.spawn(task);
+            }
+            None => {
+                tokio::spawn(task);
+            }
+        }
     }
 
     fn enqueue_row(&self, row: Outcome) {
@@ -353,15 +426,25 @@ impl Quality {
             return;
         };
         let id = row.request_id.clone();
-        lock(&self.pending).insert(
-            id.clone(),
-            Pending {
-                key_id: row.key_id.clone(),
-                policy: row.policy.clone(),
-                route: row.route.clone(),
-                rated: false,
-            },
-        );
+        {
+            // A client may send its own x-request-id: the first request with an id keeps
+            // it (the store keeps the first row too).
+            let mut pending = lock(&self.pending);
+            if pending.contains_key(&id) {
+                drop(pending);
+                self.dropped(1);
+                return;
+            }
+            pending.insert(
+                id.clone(),
+                Pending {
+                    key_id: row.key_id.clone(),
+                    policy: row.policy.clone(),
+                    route: row.route.clone(),
+                    rated: false,
+                },
+            );
+        }
         if tx.try_send(Write::Outcome(Box::new(row))).is_err() {
             lock(&self.pending).remove(&id);
             self.dropped(1);
@@ -470,7 +553,12 @@ async fn writer(state: Arc<AppState>, store: Store, mut rx: mpsc::Receiver<Write
                 continue;
             }
         };
+        // Group commit: rows that arrive within LINGER of the first share its transaction,
+        // so the store commits a few times a second however busy the gateway is, not once
+        // per request. The writer sleeps meanwhile instead of waiting on the queue, so
+        // queueing a row wakes no one: one wake-up per batch, not per request.
         let mut batch = vec![first];
+        tokio::time::sleep(LINGER).await;
         while batch.len() < BATCH {
             match rx.try_recv() {
                 Ok(w) => batch.push(w),

@@ -240,10 +240,7 @@ async fn call(
         };
         return Ok((out.text, tokens));
     }
-    let provider = runtime
-        .providers
-        .get(&mc.provider)
-        .ok_or_else(|| format!("provider '{}' is not configured", mc.provider))?;
+    let provider = state.quality.shadow_provider(runtime, &mc.provider)?;
     chat.model.clone_from(&mc.upstream_model);
     let body = Bytes::from(chat.to_vec());
     let prompt_bytes = body.len() as u64;
