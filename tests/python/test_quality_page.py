@@ -13,7 +13,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from conftest import TARGET, Proc, _gateway_ready
 
@@ -26,7 +27,7 @@ COLUMNS = (
     "score, threshold, propensity, sampled, cost_usd, baseline_usd, latency_ms, prompt_tokens, "
     "completion_tokens, prompt, answer, shadow_route, shadow_answer, verdict_weak_first, "
     "verdict_strong_first, verdict, shadow_cost_usd, judge_cost_usd, judged_ms, feedback_score, "
-    "feedback_comment, feedback_ms"
+    "feedback_comment, feedback_ms, id_hash"
 )
 
 ROWS = [
@@ -42,24 +43,32 @@ ROWS = [
 ]
 
 
+def id_hash(request_id):
+    """The store's index key: 64-bit FNV-1a of the id, as a signed integer (sluice_outcomes::id_hash)."""
+    h = 0xCBF29CE484222325
+    for b in request_id.encode():
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h - (1 << 64) if h >= 1 << 63 else h
+
+
 def fill(db):
     con = sqlite3.connect(db)
     for (rid, ts, day, policy, route, arm, prompt, answer, shadow, verdicts, fb) in ROWS:
         shadow_route = "big" if arm == "weak" else "small"
         con.execute(
-            f"INSERT INTO outcomes ({COLUMNS}) VALUES ({', '.join('?' * 33)})",
+            f"INSERT INTO outcomes ({COLUMNS}) VALUES ({', '.join('?' * 34)})",
             (rid, ts, day, ts + 30 * 86_400_000, "a", "acme", policy, route, arm, 200, "completed",
              0.3, 0.5, 1.0, 1, 0.0001 if arm == "weak" else 0.002, 0.002, 100.0, 10, 20,
              prompt, answer, shadow_route, shadow, verdicts[0], verdicts[1], verdicts[2],
              0.002, 0.001, ts + 5000, fb[0] if fb else None, fb[1] if fb else None,
-             ts + 9000 if fb else None),
+             ts + 9000 if fb else None, id_hash(rid)),
         )
     # A request that was served but not judged: in the figures, not in the pairs.
     con.execute(
         "INSERT INTO outcomes (request_id, ts_ms, day, expires_ms, policy, route, arm, status, outcome, "
-        "propensity, sampled, cost_usd, baseline_usd, latency_ms, prompt_tokens, completion_tokens) "
-        "VALUES ('req-plain', ?, ?, ?, 'auto', 'small', 'weak', 200, 'completed', 0.1, 0, 0.0001, 0.002, 50, 5, 5)",
-        (MS2, DAY2, MS2 + 30 * 86_400_000),
+        "propensity, sampled, cost_usd, baseline_usd, latency_ms, prompt_tokens, completion_tokens, id_hash) "
+        "VALUES ('req-plain', ?, ?, ?, 'auto', 'small', 'weak', 200, 'completed', 0.1, 0, 0.0001, 0.002, 50, 5, 5, ?)",
+        (MS2, DAY2, MS2 + 30 * 86_400_000, id_hash("req-plain")),
     )
     con.commit()
     con.close()
@@ -109,13 +118,26 @@ def pairs(drv):
     return {r.get_attribute("data-request-id"): r for r in drv.find_elements(By.CSS_SELECTOR, "tr.pair")}
 
 
+def click_and_load(drv, element_id):
+    """Clicks a submit button and waits until the next page has replaced this one."""
+    old = drv.find_element(By.TAG_NAME, "body")
+    drv.find_element(By.ID, element_id).click()
+    WebDriverWait(drv, 15).until(EC.staleness_of(old))
+
+
 def sign_in(drv, site, key):
     drv.get(f"{site}/ui/quality")
     # Not signed in: the sign-in form, not the data.
     assert drv.find_elements(By.ID, "sign-in")
     assert not drv.find_elements(By.ID, "pairs")
     drv.find_element(By.ID, "key").send_keys(key)
-    drv.find_element(By.ID, "sign-in").click()
+    click_and_load(drv, "sign-in")
+
+
+def test_id_hash_is_the_stores():
+    # FNV-1a test vectors, as in crates/sluice-outcomes.
+    assert id_hash("") % (1 << 64) == 0xCBF29CE484222325
+    assert id_hash("foobar") % (1 << 64) == 0x85944171F73967E8
 
 
 def test_review_page_in_a_browser(site, browser):
@@ -157,21 +179,21 @@ def test_review_page_in_a_browser(site, browser):
 
     # Filters, as a person uses them: pick, apply.
     Select(drv.find_element(By.ID, "filter-verdict")).select_by_value("strong_better")
-    drv.find_element(By.ID, "apply").click()
+    click_and_load(drv, "apply")
     assert set(pairs(drv)) == {"req-proof"}
     assert "verdict=strong_better" in drv.current_url
     Select(drv.find_element(By.ID, "filter-verdict")).select_by_value("")
     Select(drv.find_element(By.ID, "filter-policy")).select_by_value("cheap")
-    drv.find_element(By.ID, "apply").click()
+    click_and_load(drv, "apply")
     assert set(pairs(drv)) == {"req-script"}
     assert card("requests").endswith("1")
     Select(drv.find_element(By.ID, "filter-policy")).select_by_value("")
     Select(drv.find_element(By.ID, "filter-day")).select_by_value(DAY2)
-    drv.find_element(By.ID, "apply").click()
+    click_and_load(drv, "apply")
     assert set(pairs(drv)) == {"req-paris", "req-proof"}
     Select(drv.find_element(By.ID, "filter-day")).select_by_value(DAY1)
     Select(drv.find_element(By.ID, "filter-policy")).select_by_value("auto")
-    drv.find_element(By.ID, "apply").click()
+    click_and_load(drv, "apply")
     assert drv.find_element(By.ID, "no-pairs").text == "No judged pairs match."
 
 

@@ -594,3 +594,104 @@ async fn feedback_belongs_to_the_key_that_asked() {
         .unwrap();
     assert_eq!(r.status(), 401);
 }
+
+#[tokio::test]
+async fn drift_against_the_calibration_reference_and_head_inputs_kept() {
+    use sluice_testkit::env::{models_dir, write_linear_head};
+    let m = mocks().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A head that scores every prompt 0.5, and a reference whose scores were mostly low
+    // and whose mean embedding points along the first axis.
+    let head = dir.path().join("head.onnx");
+    write_linear_head(&[0.0; 384], 0.0, &head);
+    let mut mean = vec![0.0f32; 384];
+    mean[0] = 1.0;
+    let expected = [0.7, 0.1, 0.1, 0.1];
+    let reference = dir.path().join("head.drift.json");
+    std::fs::write(
+        &reference,
+        json!({"edges": [0.25, 0.5, 0.75], "proportions": expected, "embedding_mean": mean})
+            .to_string(),
+    )
+    .unwrap();
+    let y = format!(
+        r#"
+providers:
+  w: {{ base_url: {w}, max_retries: 0 }}
+  s: {{ base_url: {s}, max_retries: 0 }}
+models:
+  small: {{ provider: w }}
+  big: {{ provider: s }}
+router:
+  embedder: {{ model: {models}/all-MiniLM-L6-v2, variant: model_int8.onnx, workers: 1 }}
+  heads: {{ default: {{ path: {head} }} }}
+policies:
+  auto:
+    strategy: learned
+    target: small
+    strong: big
+    threshold: 0.6
+    quality: {{ shadow_rate: 0, judge: big, max_shadow_usd_per_day: 1, drift_reference: {reference} }}
+outcomes: {{ store: "sqlite:outcomes.db" }}
+"#,
+        w = m.weak.base_url(),
+        s = m.strong.base_url(),
+        models = models_dir().display(),
+        head = head.display(),
+        reference = reference.display(),
+    );
+    let gw = gateway(&y).await;
+    let prompts = [
+        "What is the capital of France?",
+        "Write a haiku about rain",
+        "Explain TCP slow start",
+    ];
+    let mut ids = Vec::new();
+    for p in prompts {
+        let r = client()
+            .post(gw.url("/v1/chat/completions"))
+            .json(&chat_body("auto", p))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        ids.push(r.headers()["x-request-id"].to_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        metric_value(&gw, r#"sluice_drift_samples{policy="auto"}"#).await,
+        Some(3.0)
+    );
+    // Every live score (0.5) in the third bin: PSI by its definition, shares floored at 1e-4.
+    let actual = [0.0, 0.0, 1.0, 0.0];
+    let want: f64 = expected
+        .iter()
+        .zip(actual)
+        .map(|(e, a): (&f64, f64)| {
+            let (e, a) = (e.max(1e-4), a.max(1e-4));
+            (a - e) * (a / e).ln()
+        })
+        .sum();
+    let psi = metric_value(&gw, r#"sluice_drift_score_psi{policy="auto"}"#)
+        .await
+        .unwrap();
+    assert!((psi - want).abs() < 1e-6 * want, "{psi} vs {want}");
+    let shift = metric_value(&gw, r#"sluice_drift_embedding_shift{policy="auto"}"#)
+        .await
+        .unwrap();
+    assert!(shift > 0.0 && shift < 2.0, "{shift}");
+    // The rows keep the head's inputs and the score, for retraining.
+    let st = store(&gw).await;
+    for id in &ids {
+        let o = row(&st, id, |_| true).await;
+        assert_eq!(o.embedding.map(|e| e.len()), Some(384 * 4));
+        assert_eq!(
+            o.features.map(|f| f.len()),
+            Some(sluice_router::features::COUNT * 4)
+        );
+        assert_eq!(o.score, Some(0.5));
+        assert_eq!(o.threshold, Some(0.6));
+        assert_eq!(o.propensity, 0.0);
+        assert!(!o.sampled);
+        assert_eq!(o.arm.as_deref(), Some("weak"));
+    }
+}
