@@ -400,7 +400,7 @@ fn train_head(
         fixed_effects.then_some((source_of.as_slice(), sources.len())),
         &c.options(seed),
     );
-    let spec = write_spec(&model.spec(), out)?;
+    let spec = write_spec(&model.spec(), out, "write_head.py")?;
     // The ONNX file must score exactly like the model it was written from.
     let onnx = sluice_router::heads::LearnedHead::load(out, emb[0].len())?;
     anyhow::ensure!(
@@ -621,28 +621,35 @@ fn set_threshold(yaml: &str, policy: &str, t: f64) -> anyhow::Result<String> {
     Ok(out.join("\n") + if yaml.ends_with('\n') { "\n" } else { "" })
 }
 
-/// Writes a head spec as ONNX at `out` with `scripts/write_head.py`; returns the spec's
-/// path (beside `out`), which the caller removes once the ONNX file is checked.
-pub(crate) fn write_spec(spec: &serde_json::Value, out: &Path) -> anyhow::Result<PathBuf> {
+/// Writes a head spec as ONNX at `out` with `scripts/<script>` (`write_head.py`,
+/// `write_escalation_head.py`); returns the spec's path (beside `out`), which the caller
+/// removes once the ONNX file is checked.
+pub(crate) fn write_spec(
+    spec: &serde_json::Value,
+    out: &Path,
+    script: &str,
+) -> anyhow::Result<PathBuf> {
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
     let spec_path = out.with_extension("json");
     std::fs::write(&spec_path, serde_json::to_vec(spec)?)?;
-    let script = ["scripts/write_head.py", "../scripts/write_head.py"]
+    let path = ["scripts", "../scripts"]
         .iter()
-        .map(PathBuf::from)
+        .map(|d| Path::new(d).join(script))
         .find(|p| p.exists())
-        .context("scripts/write_head.py not found (run from the repository root)")?;
+        .with_context(|| format!("scripts/{script} not found (run from the repository root)"))?;
     let status = std::process::Command::new(python())
-        .arg(&script)
+        .arg(&path)
         .arg("--weights")
         .arg(&spec_path)
         .arg("--out")
         .arg(out)
         .status()
-        .context("running scripts/write_head.py (needs the .venv from scripts/setup.sh)")?;
-    anyhow::ensure!(status.success(), "scripts/write_head.py failed");
+        .with_context(|| {
+            format!("running scripts/{script} (needs the .venv from scripts/setup.sh)")
+        })?;
+    anyhow::ensure!(status.success(), "scripts/{script} failed");
     Ok(spec_path)
 }
 

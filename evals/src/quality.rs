@@ -283,7 +283,7 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<()> {
     }
     let train_scores = score(&head, fit_rows);
     let (threshold, kept) = calibrate(&train_scores, fit_rows, a.target);
-    let spec = crate::write_spec(&head.spec(), &a.out)?;
+    let spec = crate::write_spec(&head.spec(), &a.out, "write_head.py")?;
     // The ONNX file must score exactly like the model it was written from.
     let onnx = sluice_router::heads::LearnedHead::load(&a.out, dim)?;
     let got = onnx.score_features(&embs, &feats)?;

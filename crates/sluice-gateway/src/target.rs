@@ -155,19 +155,7 @@ async fn upstream(
         )
         .await
     };
-    let metrics = &state.metrics;
-    if log.attempts > 1 {
-        metrics
-            .upstream_retries
-            .with_label_values(&[provider.name()])
-            .inc_by(u64::from(log.attempts - 1));
-    }
-    for kind in &log.failures {
-        metrics
-            .upstream_errors
-            .with_label_values(&[provider.name(), kind])
-            .inc();
-    }
+    count_attempts(&state.metrics, provider.name(), &log);
     match &result {
         Ok(_) => breaker.success(),
         Err(e) if e.is_client_error() => breaker.success(),
@@ -211,6 +199,26 @@ async fn upstream(
                 upstream: Some(e),
             })
         }
+    }
+}
+
+/// Retries and failed attempts of one call, by provider.
+pub(crate) fn count_attempts(
+    metrics: &sluice_telemetry::Metrics,
+    provider: &str,
+    log: &AttemptLog,
+) {
+    if log.attempts > 1 {
+        metrics
+            .upstream_retries
+            .with_label_values(&[provider])
+            .inc_by(u64::from(log.attempts - 1));
+    }
+    for kind in &log.failures {
+        metrics
+            .upstream_errors
+            .with_label_values(&[provider, kind])
+            .inc();
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use crate::{Feedback, Filter, Judgment, Outcome, StoreError, Write};
 
@@ -160,25 +161,18 @@ pub(crate) const COLUMNS: &str = "request_id, ts_ms, day, expires_ms, key_id, te
 /// Inserts a row unless one with its id exists already (a retried write): `$25` is the
 /// id's hash. The values are cast so that PostgreSQL knows their types in a SELECT list;
 /// `{blob}` is the backend's binary type.
-const INSERT_SQLITE: &str = "INSERT INTO outcomes (request_id, ts_ms, day, expires_ms, key_id, tenant, policy, route, arm, \
+const INSERT: &str = "INSERT INTO outcomes (request_id, ts_ms, day, expires_ms, key_id, tenant, policy, route, arm, \
     status, outcome, score, threshold, propensity, sampled, cost_usd, baseline_usd, latency_ms, prompt_tokens, \
     completion_tokens, embedding, features, prompt, answer, id_hash) \
     SELECT CAST($1 AS TEXT), CAST($2 AS BIGINT), CAST($3 AS TEXT), CAST($4 AS BIGINT), CAST($5 AS TEXT), \
     CAST($6 AS TEXT), CAST($7 AS TEXT), CAST($8 AS TEXT), CAST($9 AS TEXT), CAST($10 AS BIGINT), CAST($11 AS TEXT), \
     CAST($12 AS DOUBLE PRECISION), CAST($13 AS DOUBLE PRECISION), CAST($14 AS DOUBLE PRECISION), CAST($15 AS BIGINT), \
     CAST($16 AS DOUBLE PRECISION), CAST($17 AS DOUBLE PRECISION), CAST($18 AS DOUBLE PRECISION), CAST($19 AS BIGINT), \
-    CAST($20 AS BIGINT), CAST($21 AS BLOB), CAST($22 AS BLOB), CAST($23 AS TEXT), CAST($24 AS TEXT), CAST($25 AS BIGINT) \
+    CAST($20 AS BIGINT), CAST($21 AS {blob}), CAST($22 AS {blob}), CAST($23 AS TEXT), CAST($24 AS TEXT), CAST($25 AS BIGINT) \
     WHERE NOT EXISTS (SELECT 1 FROM outcomes WHERE id_hash = $25 AND request_id = $1)";
 
-const INSERT_POSTGRES: &str = "INSERT INTO outcomes (request_id, ts_ms, day, expires_ms, key_id, tenant, policy, route, arm, \
-    status, outcome, score, threshold, propensity, sampled, cost_usd, baseline_usd, latency_ms, prompt_tokens, \
-    completion_tokens, embedding, features, prompt, answer, id_hash) \
-    SELECT CAST($1 AS TEXT), CAST($2 AS BIGINT), CAST($3 AS TEXT), CAST($4 AS BIGINT), CAST($5 AS TEXT), \
-    CAST($6 AS TEXT), CAST($7 AS TEXT), CAST($8 AS TEXT), CAST($9 AS TEXT), CAST($10 AS BIGINT), CAST($11 AS TEXT), \
-    CAST($12 AS DOUBLE PRECISION), CAST($13 AS DOUBLE PRECISION), CAST($14 AS DOUBLE PRECISION), CAST($15 AS BIGINT), \
-    CAST($16 AS DOUBLE PRECISION), CAST($17 AS DOUBLE PRECISION), CAST($18 AS DOUBLE PRECISION), CAST($19 AS BIGINT), \
-    CAST($20 AS BIGINT), CAST($21 AS BYTEA), CAST($22 AS BYTEA), CAST($23 AS TEXT), CAST($24 AS TEXT), CAST($25 AS BIGINT) \
-    WHERE NOT EXISTS (SELECT 1 FROM outcomes WHERE id_hash = $25 AND request_id = $1)";
+static INSERT_SQLITE: LazyLock<String> = LazyLock::new(|| INSERT.replace("{blob}", "BLOB"));
+static INSERT_POSTGRES: LazyLock<String> = LazyLock::new(|| INSERT.replace("{blob}", "BYTEA"));
 
 const JUDGMENT: &str = "UPDATE outcomes SET shadow_route = $2, shadow_answer = $3, verdict_weak_first = $4, \
     verdict_strong_first = $5, verdict = $6, shadow_cost_usd = $7, judge_cost_usd = $8, judged_ms = $9, judge_note = $10 \
@@ -221,9 +215,9 @@ pub(crate) fn write(w: &Write, postgres: bool) -> (&'static str, Vec<Param>) {
     match w {
         Write::Outcome(o) => (
             if postgres {
-                INSERT_POSTGRES
+                INSERT_POSTGRES.as_str()
             } else {
-                INSERT_SQLITE
+                INSERT_SQLITE.as_str()
             },
             vec![
                 Param::text(&o.request_id),

@@ -648,30 +648,7 @@ pub fn calibrate(scores: &[f64], correct: &[bool], target: f64) -> (f64, f64, f6
 }
 
 fn write_head(head: &Head, emb_dim: usize, out: &Path, rows: &[Row<'_>]) -> anyhow::Result<()> {
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let spec_path = out.with_extension("json");
-    std::fs::write(&spec_path, serde_json::to_vec(&head.spec(emb_dim))?)?;
-    let script = [
-        "scripts/write_escalation_head.py",
-        "../scripts/write_escalation_head.py",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists())
-    .context("scripts/write_escalation_head.py not found (run from the repository root)")?;
-    let status = std::process::Command::new(crate::python())
-        .arg(&script)
-        .arg("--weights")
-        .arg(&spec_path)
-        .arg("--out")
-        .arg(out)
-        .status()
-        .context(
-            "running scripts/write_escalation_head.py (needs the .venv from scripts/setup.sh)",
-        )?;
-    anyhow::ensure!(status.success(), "scripts/write_escalation_head.py failed");
+    let spec_path = crate::write_spec(&head.spec(emb_dim), out, "write_escalation_head.py")?;
     std::fs::remove_file(&spec_path).ok();
     // The file must score like the Rust model it was written from.
     let onnx = sluice_local::escalation::EscalationHead::load(out)?;

@@ -636,14 +636,3 @@ impl Drop for Signalled {
         }
     }
 }
-
-/// Waits until every queued write is in the store (tests and `sluice quality` need
-/// read-your-writes; requests never wait for this).
-pub async fn flushed(state: &AppState) {
-    let Some(tx) = state.quality.tx.get() else {
-        return;
-    };
-    while tx.capacity() < tx.max_capacity() || !lock(&state.quality.pending).is_empty() {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}

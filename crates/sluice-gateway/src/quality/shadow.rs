@@ -246,19 +246,7 @@ async fn call(
     let prompt_bytes = body.len() as u64;
     let mut log = AttemptLog::default();
     let result = provider.chat(body, false, id, &mut log).await;
-    let metrics = &state.metrics;
-    if log.attempts > 1 {
-        metrics
-            .upstream_retries
-            .with_label_values(&[provider.name()])
-            .inc_by(u64::from(log.attempts - 1));
-    }
-    for kind in &log.failures {
-        metrics
-            .upstream_errors
-            .with_label_values(&[provider.name(), kind])
-            .inc();
-    }
+    crate::target::count_attempts(&state.metrics, provider.name(), &log);
     let resp = result.map_err(|e| crate::error::describe(&e))?;
     let ResponseBody::Full(bytes) = resp.body else {
         return Err("expected a whole JSON answer, got a stream".into());
