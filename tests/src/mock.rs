@@ -1,4 +1,7 @@
-//! A mock OpenAI-compatible upstream.
+//! A mock OpenAI-compatible upstream (chat completions, and embeddings: 8 numbers per input
+//! derived from its text, one token per word), which also answers Anthropic's Messages API at
+//! `/v1/messages` (same scripts, Anthropic's shapes: blocks, `stop_reason`, usage with
+//! prompt-cache fields, the event stream, errors as `{"type":"error",...}`).
 //!
 //! Behaviour is chosen per request by a `mock` object in the request body (the gateway
 //! passes unknown fields through, so a test steers the upstream from the client side):
@@ -61,6 +64,8 @@ struct Shared {
     completed_streams: AtomicU64,
     seq: AtomicU64,
     responder: Mutex<Option<Responder>>,
+    /// Prompt-cache reads and writes reported with every Messages answer.
+    cache_tokens: Mutex<(u64, u64)>,
 }
 
 /// Chooses the answer's text from the request body (`None`: the usual mock answer).
@@ -88,6 +93,8 @@ impl MockUpstream {
         let shared = Arc::new(Shared::default());
         let app = Router::new()
             .route("/v1/chat/completions", post(chat))
+            .route("/v1/messages", post(messages))
+            .route("/v1/embeddings", post(embeddings))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -150,6 +157,12 @@ impl MockUpstream {
     }
 
     /// The script used by requests without a `mock` object.
+    /// Every Messages answer reports this many prompt tokens read from and written to the
+    /// prompt cache, on top of its uncached input tokens.
+    pub fn set_cache_tokens(&self, read: u64, write: u64) {
+        *lock(&self.shared.cache_tokens) = (read, write);
+    }
+
     pub fn set_default_script(&self, steps: &[&str]) {
         *lock(&self.shared.default_script) = steps.iter().map(|s| s.to_string()).collect();
     }
@@ -550,5 +563,317 @@ fn complete(shared: &Arc<Shared>, body: &Value, d: &Directive, cut: Option<Cut>)
         .header("cache-control", "no-cache")
         .header("x-request-id", format!("req_mock{n}"))
         .body(body)
+        .unwrap_or_default()
+}
+
+/// Anthropic's error body for a status.
+fn anthropic_error(code: u16, message: &str, retry_after: Option<&str>) -> Response {
+    let kind = match code {
+        400 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        429 => "rate_limit_error",
+        529 => "overloaded_error",
+        _ => "api_error",
+    };
+    let body = json!({"type": "error", "error": {"type": kind, "message": message},
+                      "request_id": "req_mock_error"});
+    let mut b = Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .header("request-id", "req_mock_error");
+    if let Some(ra) = retry_after {
+        b = b.header("retry-after", ra);
+    }
+    b.body(Body::from(body.to_string())).unwrap_or_default()
+}
+
+/// A Messages body seen as chat, for the shared token counting and answer choice.
+fn messages_as_chat(body: &Value) -> Value {
+    let text = |c: &Value| match c {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    };
+    let mut msgs = Vec::new();
+    if let Some(system) = body.get("system") {
+        msgs.push(json!({"role": "system", "content": text(system)}));
+    }
+    for m in body
+        .get("messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        msgs.push(json!({"role": m["role"], "content": text(&m["content"])}));
+    }
+    json!({"messages": msgs, "max_tokens": body.get("max_tokens"), "mock": body.get("mock")})
+}
+
+async fn messages(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
+        return anthropic_error(400, "unreadable body", None);
+    };
+    let body: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => return anthropic_error(400, &format!("mock: body is not JSON: {e}"), None),
+    };
+    lock(&shared.requests).push(RecordedRequest {
+        at: Instant::now(),
+        body: body.clone(),
+        headers: parts.headers.clone(),
+        version: parts.version,
+    });
+    // What the real API checks first.
+    if !parts.headers.contains_key("anthropic-version") {
+        return anthropic_error(400, "anthropic-version: header is required", None);
+    }
+    for field in ["model", "max_tokens", "messages"] {
+        if body.get(field).is_none() {
+            return anthropic_error(400, &format!("{field}: Field required"), None);
+        }
+    }
+    if let Some(k) = body
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.keys())
+        .find(|k| {
+            ![
+                "model",
+                "messages",
+                "max_tokens",
+                "system",
+                "stop_sequences",
+                "temperature",
+                "top_p",
+                "top_k",
+                "stream",
+                "metadata",
+                "tools",
+                "tool_choice",
+                "mock",
+            ]
+            .contains(&k.as_str())
+        })
+    {
+        return anthropic_error(400, &format!("{k}: Extra inputs are not permitted"), None);
+    }
+    let chat = messages_as_chat(&body);
+    let d = directive(&shared, &chat);
+    let mut step = d.step.split(':');
+    let verb = step.next().unwrap_or("ok");
+    let arg: Option<u64> = step.next().and_then(|a| a.parse().ok());
+    match verb {
+        "status" => {
+            let code = arg.unwrap_or(500) as u16;
+            anthropic_error(
+                code,
+                &format!("mock failure {code}"),
+                d.retry_after.as_deref(),
+            )
+        }
+        "hang" => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            anthropic_error(500, "mock hang ended", None)
+        }
+        "slow" => {
+            tokio::time::sleep(Duration::from_millis(arg.unwrap_or(100))).await;
+            answer_messages(&shared, &body, &chat, &d, None)
+        }
+        "break" => answer_messages(&shared, &body, &chat, &d, Some(arg.unwrap_or(1) as usize)),
+        _ => answer_messages(&shared, &body, &chat, &d, None),
+    }
+}
+
+fn answer_messages(
+    shared: &Arc<Shared>,
+    body: &Value,
+    chat: &Value,
+    d: &Directive,
+    break_after: Option<usize>,
+) -> Response {
+    let n = shared.seq.fetch_add(1, Ordering::SeqCst);
+    let id = format!("msg_mock{n}");
+    let model = body["model"].as_str().unwrap_or("mock").to_owned();
+    let responder = lock(&shared.responder).clone();
+    let (words, finish) = match responder.and_then(|f| f(chat)) {
+        Some(text) => (
+            text.split_inclusive(' ').map(str::to_owned).collect(),
+            "stop",
+        ),
+        None => answer_words(chat, d.words),
+    };
+    let stop_reason = if finish == "length" {
+        "max_tokens"
+    } else {
+        "end_turn"
+    };
+    let (read, write) = *lock(&shared.cache_tokens);
+    let input = prompt_tokens(chat);
+    let usage = Billed {
+        prompt_tokens: input + read + write,
+        completion_tokens: words.len() as u64,
+    };
+    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    if !stream {
+        let resp = json!({
+            "id": id, "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "text", "text": words.concat()}],
+            "stop_reason": stop_reason, "stop_sequence": null,
+            "usage": {"input_tokens": input, "cache_creation_input_tokens": write,
+                      "cache_read_input_tokens": read, "output_tokens": usage.completion_tokens,
+                      "service_tier": "standard"},
+        });
+        let bytes = Bytes::from(resp.to_string());
+        lock(&shared.billed).push(usage);
+        lock(&shared.responses).push(bytes.clone());
+        return Response::builder()
+            .header("content-type", "application/json")
+            .header("request-id", format!("req_mock{n}"))
+            .header("anthropic-organization-id", "org-gateway-account")
+            .body(Body::from(bytes))
+            .unwrap_or_default();
+    }
+    let ev = |name: &str, data: Value| Bytes::from(format!("event: {name}\ndata: {data}\n\n"));
+    let mut events = vec![
+        ev(
+            "message_start",
+            json!({"type": "message_start", "message": {"id": id, "type": "message",
+                "role": "assistant", "model": model, "content": [], "stop_reason": null,
+                "stop_sequence": null, "usage": {"input_tokens": input,
+                "cache_creation_input_tokens": write, "cache_read_input_tokens": read,
+                "output_tokens": 1}}}),
+        ),
+        ev(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0,
+                   "content_block": {"type": "text", "text": ""}}),
+        ),
+        ev("ping", json!({"type": "ping"})),
+    ];
+    for w in &words {
+        events.push(ev(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0,
+                   "delta": {"type": "text_delta", "text": w}}),
+        ));
+    }
+    events.push(ev(
+        "content_block_stop",
+        json!({"type": "content_block_stop", "index": 0}),
+    ));
+    events.push(ev(
+        "message_delta",
+        json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null},
+               "usage": {"output_tokens": usage.completion_tokens}}),
+    ));
+    events.push(ev("message_stop", json!({"type": "message_stop"})));
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+    let shared = shared.clone();
+    let delay = d.chunk_delay;
+    tokio::spawn(async move {
+        let mut sent = Vec::new();
+        for (i, e) in events.into_iter().enumerate() {
+            // Text deltas start at index 3.
+            if break_after.is_some_and(|n| i == n + 3) {
+                let _ = tx
+                    .send(Err(std::io::Error::other("mock: connection cut")))
+                    .await;
+                lock(&shared.billed).push(usage);
+                return;
+            }
+            if i > 0 && !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            sent.extend_from_slice(&e);
+            if tx.send(Ok(e)).await.is_err() {
+                shared.disconnects.fetch_add(1, Ordering::SeqCst);
+                lock(&shared.billed).push(usage);
+                return;
+            }
+        }
+        drop(tx);
+        lock(&shared.billed).push(usage);
+        lock(&shared.responses).push(sent.into());
+        shared.completed_streams.fetch_add(1, Ordering::SeqCst);
+    });
+    Response::builder()
+        .header("content-type", "text/event-stream; charset=utf-8")
+        .header("cache-control", "no-cache")
+        .header("request-id", format!("req_mock{n}"))
+        .body(Body::from_stream(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        ))
+        .unwrap_or_default()
+}
+
+/// `POST /v1/embeddings`: a deterministic 8-dimensional vector per input (from its bytes),
+/// usage one token per word; the same scripts as chat (`status:N` and so on).
+async fn embeddings(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
+        return error_response(400, "unreadable body", None);
+    };
+    let Ok(body) = serde_json::from_slice::<Value>(&bytes) else {
+        return error_response(400, "mock: body is not JSON", None);
+    };
+    lock(&shared.requests).push(RecordedRequest {
+        at: Instant::now(),
+        body: body.clone(),
+        headers: parts.headers.clone(),
+        version: parts.version,
+    });
+    let d = directive(&shared, &body);
+    if let Some(code) = d
+        .step
+        .strip_prefix("status:")
+        .and_then(|c| c.parse::<u16>().ok())
+    {
+        return error_response(
+            code,
+            &format!("mock failure {code}"),
+            d.retry_after.as_deref(),
+        );
+    }
+    let inputs: Vec<String> = match &body["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .collect(),
+        _ => return error_response(400, "mock: 'input' is required", None),
+    };
+    let mut tokens = 0u64;
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            tokens += text.split_whitespace().count() as u64;
+            let v: Vec<f32> = (0..8u32)
+                .map(|k| {
+                    let h = text.bytes().fold(k.wrapping_mul(2_654_435_761), |a, b| {
+                        a.rotate_left(5) ^ u32::from(b)
+                    });
+                    (h % 2000) as f32 / 1000.0 - 1.0
+                })
+                .collect();
+            json!({"object": "embedding", "index": i, "embedding": v})
+        })
+        .collect();
+    lock(&shared.billed).push(Billed {
+        prompt_tokens: tokens,
+        completion_tokens: 0,
+    });
+    let resp = json!({"object": "list", "data": data, "model": body["model"],
+                      "usage": {"prompt_tokens": tokens, "total_tokens": tokens}});
+    Response::builder()
+        .header("content-type", "application/json")
+        .body(Body::from(resp.to_string()))
         .unwrap_or_default()
 }

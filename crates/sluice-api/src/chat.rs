@@ -149,7 +149,7 @@ pub enum ParseError {
 }
 
 impl ParseError {
-    fn from_serde(err: serde_path_to_error::Error<serde_json::Error>) -> Self {
+    pub(crate) fn from_serde(err: serde_path_to_error::Error<serde_json::Error>) -> Self {
         let path = err.path().to_string();
         let inner = err.into_inner();
         match inner.classify() {
@@ -237,11 +237,24 @@ pub struct Usage {
 pub struct PromptTokensDetails {
     #[serde(default)]
     pub cached_tokens: u64,
+    /// Of the prompt, tokens written to the provider's prompt cache (Anthropic's
+    /// `cache_creation_input_tokens`; Sluice's extension, absent from OpenAI's usage).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_creation_tokens: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Usage {
     pub fn cached_tokens(&self) -> u64 {
         self.prompt_tokens_details.map_or(0, |d| d.cached_tokens)
+    }
+
+    pub fn cache_creation_tokens(&self) -> u64 {
+        self.prompt_tokens_details
+            .map_or(0, |d| d.cache_creation_tokens)
     }
 }
 

@@ -29,7 +29,7 @@ pub use section::policies::{
     Aggregate, CascadeConfig, CompiledRegex, DecideAt, Overflow, PatternRule, PolicyConfig, Rules,
     SemanticRouteConfig, Strategy,
 };
-pub use section::providers::{LocalConfig, ProviderConfig};
+pub use section::providers::{LocalConfig, Protocol, ProviderConfig};
 pub use section::router::{EmbedderConfig, RouterConfig};
 pub use section::server::{parse_listen_or_off, ServerConfig};
 pub use section::state::StateBackend;

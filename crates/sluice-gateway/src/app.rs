@@ -44,7 +44,24 @@ pub async fn list_models(
                 sluice: Some(detail),
             }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut data = data;
+    // The router's embedder answers `/v1/embeddings` under its configured name.
+    if let Some(r) = rt.router.as_ref() {
+        let name = &r.config.model;
+        if who.as_ref().is_none_or(|c| c.may_use(name)) && !cfg.models.contains_key(name) {
+            data.push(ModelObject {
+                id: name.clone(),
+                object: "model".into(),
+                created: state.started_unix,
+                owned_by: "sluice".into(),
+                sluice: Some(
+                    serde_json::json!({"kind": "embedding", "endpoint": "/v1/embeddings",
+                    "dimensions": r.embedder.dim(), "max_tokens": r.config.max_tokens}),
+                ),
+            });
+        }
+    }
     Json(ModelList::new(data)).into_response()
 }
 

@@ -173,6 +173,7 @@ pub async fn draft(
                 Tokens {
                     prompt: prompt_tokens as u64,
                     cached: 0,
+                    cache_write: 0,
                     completion: drafted as u64,
                 },
             );

@@ -71,7 +71,7 @@ impl Drop for Entry {
 /// A model's configured prices in exact units (free when none are configured).
 pub fn prices(m: &sluice_config::ModelConfig) -> TokenPrices {
     m.pricing.map_or_else(TokenPrices::default, |p| {
-        TokenPrices::per_million(p.input, p.cached_input, p.output)
+        TokenPrices::per_million(p.input, p.cached_input, p.output).with_cache_write(p.cache_write)
     })
 }
 
@@ -215,6 +215,7 @@ impl Entry {
             (Some(u), _) => Some(Tokens {
                 prompt: u.prompt_tokens,
                 cached: u.cached_tokens(),
+                cache_write: u.cache_creation_tokens(),
                 completion: u.completion_tokens,
             }),
             (None, Some(bytes)) => {
@@ -222,6 +223,7 @@ impl Entry {
                 Some(Tokens {
                     prompt: (self.prompt_bytes as u64).div_ceil(4),
                     cached: 0,
+                    cache_write: 0,
                     completion: bytes.div_ceil(4),
                 })
             }

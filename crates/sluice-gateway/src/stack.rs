@@ -17,6 +17,11 @@
 //!   request's outcome draft in the `Meter`: its row and, when sampled, its shadow
 //!   judging, both after the answer) → **dispatch** (`dispatch.rs`: the chain's `Target`s
 //!   in one loop; the answering target settles the `Meter`).
+//! - `POST /v1/messages` (Anthropic) and `POST /v1/responses` (OpenAI Responses):
+//!   **protocol edge** (`protocols.rs`: the body translated to a chat request, the answer
+//!   and errors translated back, streams event by event) → the chat path above.
+//! - `POST /v1/embeddings`: auth → `embeddings::handler` (the in-process embedder, or an
+//!   upstream model proxied; rates checked and metered by the ledger's `Entry`).
 //! - `POST /v1/feedback`: auth → `quality::feedback::handler`.
 //! - `GET /ui/quality`, `GET|POST /ui/login`: the review page (admin key; `quality::page`).
 //! - `POST /v1/route`: auth → limits (rates only) → route → `app::explain`, which reports
@@ -33,9 +38,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower::ServiceBuilder;
 
-use crate::app;
 use crate::layers::{admission, auth, header_limit, ledger, limits, outcome, request_id, route};
 use crate::state::AppState;
+use crate::{app, protocols};
 
 pub fn router(state: Arc<AppState>) -> Router {
     let s = || state.clone();
@@ -49,11 +54,32 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(layer(s(), auth::layer))
         .layer(layer((s(), limits::Mode::RouteOnly), limits::layer))
         .layer(layer(s(), route::layer));
-    let chat_handler = post(crate::dispatch::chat).layer(chat);
+    let chat_handler = post(crate::dispatch::chat).layer(chat.clone());
+    // Other protocols enter the same chat path, translated at its edge.
+    let messages = post(crate::dispatch::chat)
+        .layer(chat.clone())
+        .layer(layer(s(), protocols::messages));
+    let responses = post(crate::dispatch::chat)
+        .layer(chat)
+        .layer(layer(s(), protocols::responses));
     let api = Router::new()
         .route("/v1/chat/completions", chat_handler.clone())
         // Clients configured with a base URL lacking `/v1` still work.
         .route("/chat/completions", chat_handler)
+        .route("/v1/messages", messages)
+        .route("/v1/responses", responses)
+        .route(
+            "/v1/responses/{id}",
+            get(protocols::stored_response).delete(protocols::stored_response),
+        )
+        .route(
+            "/v1/embeddings",
+            post(crate::embeddings::handler).layer(layer(s(), auth::layer)),
+        )
+        .route(
+            "/embeddings",
+            post(crate::embeddings::handler).layer(layer(s(), auth::layer)),
+        )
         .route("/v1/route", post(app::explain).layer(route_only))
         .route(
             "/v1/models",

@@ -168,6 +168,7 @@ pub fn billed_cost(
             p.cost(sluice_telemetry::pricing::Tokens {
                 prompt: b.prompt_tokens,
                 cached: 0,
+                cache_write: 0,
                 completion: b.completion_tokens,
             })
         })

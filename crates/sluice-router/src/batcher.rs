@@ -41,6 +41,8 @@ pub struct Embedded {
     pub learned: Option<f32>,
     /// Size of the batch this job ran in.
     pub batch_size: usize,
+    /// Tokens the model read (special tokens included), after truncation.
+    pub tokens: usize,
     /// Time spent queued before the batch started.
     pub queued: Duration,
 }
@@ -216,8 +218,12 @@ fn worker(
         }
         let started = Instant::now();
         let n = batch.len();
-        let texts: Vec<&str> = batch.iter().map(|j| j.text.as_str()).collect();
-        let result = model.embed(&texts);
+        let ids: Result<Vec<Vec<u32>>, RouterError> =
+            batch.iter().map(|j| model.tokenize(&j.text)).collect();
+        let counts: Vec<usize> = ids
+            .as_ref()
+            .map_or_else(|_| Vec::new(), |ids| ids.iter().map(Vec::len).collect());
+        let result = ids.and_then(|ids| model.embed_ids(&ids));
         let result = result.and_then(|vectors| score_heads(&batch, vectors));
         let elapsed = started.elapsed();
         stats.batches.fetch_add(1, Ordering::Relaxed);
@@ -228,12 +234,13 @@ fn worker(
         }
         match result {
             Ok(rows) => {
-                for (job, (vector, learned)) in batch.into_iter().zip(rows) {
+                for ((job, (vector, learned)), tokens) in batch.into_iter().zip(rows).zip(counts) {
                     let queued = started.saturating_duration_since(job.enqueued);
                     let _ = job.reply.send(Ok(Embedded {
                         vector,
                         learned,
                         batch_size: n,
+                        tokens,
                         queued,
                     }));
                 }

@@ -11,6 +11,8 @@ pub struct Tokens {
     pub prompt: u64,
     /// Of `prompt`, how many were served from the provider's prompt cache.
     pub cached: u64,
+    /// Of `prompt`, how many were written to the provider's prompt cache.
+    pub cache_write: u64,
     pub completion: u64,
 }
 
@@ -19,26 +21,39 @@ pub struct Tokens {
 pub struct TokenPrices {
     pub input: u64,
     pub cached_input: u64,
+    pub cache_write: u64,
     pub output: u64,
 }
 
 impl TokenPrices {
-    /// From USD per million tokens (what the YAML says).
+    /// From USD per million tokens (what the YAML says); cache writes at the input price.
     pub fn per_million(input: f64, cached_input: f64, output: f64) -> TokenPrices {
         let conv = |usd_per_million: f64| (usd_per_million * 1e6).round().max(0.0) as u64;
         TokenPrices {
             input: conv(input),
             cached_input: conv(cached_input),
+            cache_write: conv(input),
             output: conv(output),
         }
     }
 
-    /// Cost in pico-USD. Cached prompt tokens are billed at the cached price, the rest of
-    /// the prompt at the input price.
+    /// With a price of its own for prompt tokens written to the provider's cache.
+    pub fn with_cache_write(self, usd_per_million: f64) -> TokenPrices {
+        TokenPrices {
+            cache_write: (usd_per_million * 1e6).round().max(0.0) as u64,
+            ..self
+        }
+    }
+
+    /// Cost in pico-USD. Prompt tokens read from the provider's cache are billed at the
+    /// cached price, those written to it at the cache-write price, the rest of the prompt
+    /// at the input price.
     pub fn cost(&self, t: Tokens) -> u128 {
         let cached = t.cached.min(t.prompt);
-        u128::from(t.prompt - cached) * u128::from(self.input)
+        let written = t.cache_write.min(t.prompt - cached);
+        u128::from(t.prompt - cached - written) * u128::from(self.input)
             + u128::from(cached) * u128::from(self.cached_input)
+            + u128::from(written) * u128::from(self.cache_write)
             + u128::from(t.completion) * u128::from(self.output)
     }
 }
@@ -71,12 +86,14 @@ mod tests {
             TokenPrices {
                 input: 2_500_000,
                 cached_input: 1_250_000,
+                cache_write: 2_500_000,
                 output: 10_000_000
             }
         );
         let c = p.cost(Tokens {
             prompt: 1234,
             cached: 200,
+            cache_write: 0,
             completion: 567,
         });
         // 1034 × 2.5e-6 + 200 × 1.25e-6 + 567 × 1e-5 = 0.002585 + 0.00025 + 0.00567
@@ -87,6 +104,7 @@ mod tests {
             format_usd(mini.cost(Tokens {
                 prompt: 3,
                 cached: 3,
+                cache_write: 0,
                 completion: 0
             })),
             "0.000000225000"
@@ -95,10 +113,33 @@ mod tests {
             format_usd(mini.cost(Tokens {
                 prompt: 1,
                 cached: 0,
+                cache_write: 0,
                 completion: 1
             })),
             "0.000000750000"
         );
+    }
+
+    #[test]
+    fn cache_writes_have_their_own_price() {
+        // Claude Sonnet: $3 in, $0.30 cache read, $3.75 cache write, $15 out.
+        let p = TokenPrices::per_million(3.0, 0.3, 15.0).with_cache_write(3.75);
+        let c = p.cost(Tokens {
+            prompt: 1000,
+            cached: 200,
+            cache_write: 300,
+            completion: 10,
+        });
+        // 500 × 3e-6 + 200 × 0.3e-6 + 300 × 3.75e-6 + 10 × 15e-6
+        assert_eq!(format_usd(c), "0.002835000000");
+        // Never more cache tokens than prompt tokens.
+        let c = p.cost(Tokens {
+            prompt: 10,
+            cached: 8,
+            cache_write: 8,
+            completion: 0,
+        });
+        assert_eq!(c, 8 * 300_000 + 2 * 3_750_000);
     }
 
     #[test]
@@ -108,6 +149,7 @@ mod tests {
             p.cost(Tokens {
                 prompt: 10,
                 cached: 50,
+                cache_write: 0,
                 completion: 0
             }),
             10 * 500_000
@@ -116,6 +158,7 @@ mod tests {
             TokenPrices::default().cost(Tokens {
                 prompt: 99,
                 cached: 1,
+                cache_write: 0,
                 completion: 99
             }),
             0
@@ -129,6 +172,7 @@ mod tests {
         let one = p.cost(Tokens {
             prompt: 1,
             cached: 0,
+            cache_write: 0,
             completion: 1,
         });
         let total: u128 = (0..1_000_000).map(|_| one).sum();

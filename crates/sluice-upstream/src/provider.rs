@@ -7,7 +7,9 @@ use futures_util::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
-use sluice_config::ProviderConfig;
+use sluice_api::anthropic::{self, ChatFromEvents, MessagesRequest};
+use sluice_api::sse::SseScanner;
+use sluice_config::{Protocol, ProviderConfig};
 
 use crate::error::UpstreamError;
 
@@ -15,7 +17,8 @@ use crate::error::UpstreamError;
 /// KiB; this only guards against a broken upstream exhausting memory.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
-/// An OpenAI-compatible API with its own connection pool.
+/// An HTTP model API with its own connection pool: OpenAI-compatible, or Anthropic's
+/// Messages API, which it speaks to the rest of the gateway as chat completions.
 pub struct Provider {
     config: Arc<ProviderConfig>,
     client: reqwest::Client,
@@ -85,8 +88,12 @@ impl Provider {
                 _ => Err(var.clone()),
             },
         };
+        let chat_url = match config.protocol {
+            Protocol::OpenAi => format!("{}/chat/completions", config.base_url),
+            Protocol::Anthropic { .. } => format!("{}/messages", config.base_url),
+        };
         Ok(Provider {
-            chat_url: format!("{}/chat/completions", config.base_url),
+            chat_url,
             config,
             client,
             api_key,
@@ -114,23 +121,87 @@ impl Provider {
         request_id: &str,
         log: &mut AttemptLog,
     ) -> Result<UpstreamResponse, UpstreamError> {
-        let api_key = match &self.api_key {
-            Ok(k) => k.as_ref(),
-            Err(var) => {
-                log.failures.push("missing_key");
-                return Err(UpstreamError::MissingKey {
-                    provider: self.config.name.clone(),
-                    var: var.clone(),
-                });
+        let api_key = self.key(log)?;
+        let include_usage;
+        let body = match &self.config.protocol {
+            Protocol::OpenAi => {
+                include_usage = false;
+                body
+            }
+            Protocol::Anthropic { .. } => {
+                let chat = sluice_api::ChatCompletionRequest::from_slice(&body).map_err(|e| {
+                    UpstreamError::Protocol {
+                        provider: self.config.name.clone(),
+                        message: format!("could not translate the request to Messages: {e}"),
+                    }
+                })?;
+                include_usage = chat.wants_stream_usage();
+                Bytes::from(MessagesRequest::from_chat(&chat).to_vec())
             }
         };
+        self.with_retries(log, || async {
+            match self
+                .attempt(&self.chat_url, body.clone(), stream, request_id, api_key)
+                .await
+            {
+                Ok(resp) => self.to_chat(resp, include_usage).await,
+                Err(e) => Err(self.error_to_chat(e)),
+            }
+        })
+        .await
+    }
+
+    /// Sends an embeddings body to `{base_url}/embeddings`, retrying as configured.
+    pub async fn embeddings(
+        &self,
+        body: Bytes,
+        request_id: &str,
+        log: &mut AttemptLog,
+    ) -> Result<UpstreamResponse, UpstreamError> {
+        if let Protocol::Anthropic { .. } = self.config.protocol {
+            return Err(UpstreamError::Protocol {
+                provider: self.config.name.clone(),
+                message: "Anthropic's API has no embeddings endpoint".into(),
+            });
+        }
+        let api_key = self.key(log)?;
+        let url = format!("{}/embeddings", self.config.base_url);
+        self.with_retries(log, || {
+            self.attempt(&url, body.clone(), false, request_id, api_key)
+        })
+        .await
+    }
+
+    // The error is the caller's own result type: boxing it here would only move the cost.
+    #[allow(clippy::result_large_err)]
+    fn key(&self, log: &mut AttemptLog) -> Result<Option<&SecretString>, UpstreamError> {
+        match &self.api_key {
+            Ok(k) => Ok(k.as_ref()),
+            Err(var) => {
+                log.failures.push("missing_key");
+                Err(UpstreamError::MissingKey {
+                    provider: self.config.name.clone(),
+                    var: var.clone(),
+                })
+            }
+        }
+    }
+
+    /// Runs `once` until it succeeds, fails for good, or the retries are spent; waits
+    /// between attempts as the upstream asks (`retry-after`) or with jittered backoff.
+    async fn with_retries<F, Fut>(
+        &self,
+        log: &mut AttemptLog,
+        mut once: F,
+    ) -> Result<UpstreamResponse, UpstreamError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<UpstreamResponse, UpstreamError>>,
+    {
         let mut attempt = 0u32;
         loop {
             log.attempts += 1;
-            let err = match self
-                .attempt(body.clone(), stream, request_id, api_key)
-                .await
-            {
+            let err = match once().await {
                 Ok(resp) => return Ok(resp),
                 Err(e) => e,
             };
@@ -157,6 +228,7 @@ impl Provider {
 
     async fn attempt(
         &self,
+        url: &str,
         body: Bytes,
         stream: bool,
         request_id: &str,
@@ -164,15 +236,22 @@ impl Provider {
     ) -> Result<UpstreamResponse, UpstreamError> {
         let mut req = self
             .client
-            .post(&self.chat_url)
+            .post(url)
             .header(http::header::CONTENT_TYPE, "application/json")
             .header("x-request-id", request_id)
             .body(body);
         if stream {
             req = req.header(http::header::ACCEPT, "text/event-stream");
         }
-        if let Some(key) = api_key {
-            req = req.bearer_auth(key.expose_secret());
+        match (&self.config.protocol, api_key) {
+            (Protocol::OpenAi, Some(key)) => req = req.bearer_auth(key.expose_secret()),
+            (Protocol::OpenAi, None) => {}
+            (Protocol::Anthropic { version }, key) => {
+                req = req.header("anthropic-version", version.as_str());
+                if let Some(key) = key {
+                    req = req.header("x-api-key", key.expose_secret());
+                }
+            }
         }
         let timeout = self.config.timeout;
         let work = async {
@@ -243,6 +322,101 @@ impl Provider {
                 provider: self.config.name.clone(),
                 after: timeout,
             }),
+        }
+    }
+
+    /// An Anthropic answer as the chat completion (or chunk stream) the gateway reads.
+    async fn to_chat(
+        &self,
+        resp: UpstreamResponse,
+        include_usage: bool,
+    ) -> Result<UpstreamResponse, UpstreamError> {
+        if self.config.protocol == Protocol::OpenAi {
+            return Ok(resp);
+        }
+        let created = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let body = match resp.body {
+            ResponseBody::Full(b) => {
+                let message: serde_json::Value = serde_json::from_slice(&b).unwrap_or_default();
+                let chat = anthropic::chat_from_message(&message, created);
+                ResponseBody::Full(Bytes::from(serde_json::to_vec(&chat).unwrap_or_default()))
+            }
+            ResponseBody::Stream {
+                first,
+                rest,
+                idle_timeout,
+                drain_on_disconnect,
+            } => {
+                let mut scanner = SseScanner::new();
+                let mut events = ChatFromEvents::new(created, include_usage);
+                let all = futures_util::stream::once(async move { Ok(first) }).chain(rest);
+                let mut translated = all
+                    .map(move |chunk| {
+                        chunk.map(|bytes| {
+                            let mut out = Vec::new();
+                            scanner.push(&bytes, |data| out.extend(events.push(data)));
+                            Bytes::from(out)
+                        })
+                    })
+                    .boxed();
+                // The gateway's relay wants real first bytes: `message_start` makes them,
+                // so this waits at most for the upstream's first event. Later chunks that
+                // translate to nothing (pings) still go through: they are what keeps the
+                // relay's idle timer from firing on a slow answer.
+                let first = match translated
+                    .by_ref()
+                    .filter(|c| futures_util::future::ready(!matches!(c, Ok(b) if b.is_empty())))
+                    .next()
+                    .await
+                {
+                    Some(Ok(b)) => b,
+                    Some(Err(e)) => return Err(self.map_reqwest(e)),
+                    None => {
+                        return Err(UpstreamError::Protocol {
+                            provider: self.config.name.clone(),
+                            message: "the Messages stream ended before its first event".into(),
+                        })
+                    }
+                };
+                ResponseBody::Stream {
+                    first,
+                    rest: translated,
+                    idle_timeout,
+                    drain_on_disconnect,
+                }
+            }
+        };
+        Ok(UpstreamResponse {
+            status: resp.status,
+            headers: resp.headers,
+            body,
+        })
+    }
+
+    /// An Anthropic error body in OpenAI's shape, which is what clients of the gateway
+    /// and its relay read.
+    fn error_to_chat(&self, e: UpstreamError) -> UpstreamError {
+        match (&self.config.protocol, e) {
+            (
+                Protocol::Anthropic { .. },
+                UpstreamError::Status {
+                    provider,
+                    status,
+                    headers,
+                    body,
+                },
+            ) => {
+                let body = anthropic::error_to_openai(status.as_u16(), &body);
+                UpstreamError::Status {
+                    provider,
+                    status,
+                    headers,
+                    body: Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
+                }
+            }
+            (_, e) => e,
         }
     }
 

@@ -56,6 +56,10 @@ pub struct RawPricing {
     /// USD per million cached prompt tokens; defaults to `input`.
     #[serde(default)]
     pub cached_input: Option<f64>,
+    /// USD per million prompt tokens written to the provider's prompt cache (Anthropic
+    /// bills them above `input`); defaults to `input`.
+    #[serde(default)]
+    pub cache_write: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +88,7 @@ pub struct Pricing {
     pub input: f64,
     pub output: f64,
     pub cached_input: f64,
+    pub cache_write: f64,
 }
 
 /// Checks one model against the checked providers. A model naming a provider that exists
@@ -114,10 +119,12 @@ pub(crate) fn check_model(
     }
     let pricing = m.pricing.map(|p| {
         let cached_input = p.cached_input.unwrap_or(p.input);
+        let cache_write = p.cache_write.unwrap_or(p.input);
         for (field, v) in [
             ("input", p.input),
             ("output", p.output),
             ("cached_input", cached_input),
+            ("cache_write", cache_write),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 errors.push(ConfigError::new(
@@ -130,6 +137,7 @@ pub(crate) fn check_model(
             input: p.input,
             output: p.output,
             cached_input,
+            cache_write,
         }
     });
     let upstream_model = m.upstream_model.unwrap_or_else(|| name.clone());

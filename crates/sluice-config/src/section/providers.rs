@@ -1,5 +1,6 @@
 //! `providers:` — where requests are served: OpenAI-compatible HTTP APIs (`kind: upstream`,
-//! the default) and decoder models run in-process (`kind: local`). The two kinds take
+//! the default), Anthropic's Messages API (`kind: anthropic`: the same fields plus
+//! `anthropic_version`) and decoder models run in-process (`kind: local`). The kinds take
 //! different fields, so `kind` is read first and the rest of the entry is checked against
 //! the matching struct.
 
@@ -20,9 +21,24 @@ pub enum ProviderKind {
     /// An OpenAI-compatible API: a [`RawProvider`].
     #[default]
     Upstream,
+    /// Anthropic's Messages API: a [`RawProvider`] plus `anthropic_version`.
+    Anthropic,
     /// An in-process model: a [`RawLocalProvider`].
     Local,
 }
+
+/// The wire protocol of an HTTP provider.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// `POST {base_url}/chat/completions` with `Authorization: Bearer`.
+    #[default]
+    OpenAi,
+    /// `POST {base_url}/messages` with `x-api-key` and this `anthropic-version`.
+    Anthropic { version: String },
+}
+
+/// `anthropic-version` when a `kind: anthropic` provider names none.
+pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// `providers.<name>:` — an OpenAI-compatible API (`kind: upstream`, the default). A
 /// provider with `kind: local` is a [`RawLocalProvider`] instead.
@@ -201,6 +217,7 @@ mod defaults {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderConfig {
     pub name: String,
+    pub protocol: Protocol,
     /// Without a trailing slash; endpoints are appended (`/chat/completions`).
     pub base_url: String,
     pub api_key_env: Option<String>,
@@ -243,7 +260,7 @@ pub struct LocalConfig {
 /// The `providers` section split by `kind`.
 #[derive(Debug, Clone, Default)]
 pub struct RawProviders {
-    pub upstream: BTreeMap<String, RawProvider>,
+    pub upstream: BTreeMap<String, (RawProvider, Protocol)>,
     pub local: BTreeMap<String, RawLocalProvider>,
 }
 
@@ -264,7 +281,26 @@ pub(crate) fn provider_entries(v: Option<&Value>, errors: &mut Vec<ConfigError>)
         match kind {
             ProviderKind::Upstream => {
                 if let Some(p) = section(&v, &path, errors) {
-                    out.upstream.insert(k, p);
+                    out.upstream.insert(k, (p, Protocol::OpenAi));
+                }
+            }
+            ProviderKind::Anthropic => {
+                let version = match v
+                    .as_object_mut()
+                    .and_then(|o| o.remove("anthropic_version"))
+                {
+                    None => DEFAULT_ANTHROPIC_VERSION.to_owned(),
+                    Some(Value::String(s)) if !s.is_empty() => s,
+                    Some(other) => {
+                        errors.push(ConfigError::new(
+                            format!("{path}.anthropic_version"),
+                            format!("expected a version date such as 2023-06-01, got {other}"),
+                        ));
+                        continue;
+                    }
+                };
+                if let Some(p) = section(&v, &path, errors) {
+                    out.upstream.insert(k, (p, Protocol::Anthropic { version }));
                 }
             }
             ProviderKind::Local => {
@@ -279,7 +315,7 @@ pub(crate) fn provider_entries(v: Option<&Value>, errors: &mut Vec<ConfigError>)
 
 pub(crate) fn check_provider(
     name: &str,
-    p: RawProvider,
+    (p, protocol): (RawProvider, Protocol),
     path: &str,
     errors: &mut Vec<ConfigError>,
 ) -> Option<ProviderConfig> {
@@ -347,6 +383,7 @@ pub(crate) fn check_provider(
     }
     (errors.len() == before).then(|| ProviderConfig {
         name: name.to_owned(),
+        protocol,
         base_url,
         api_key_env: p.api_key_env,
         headers,

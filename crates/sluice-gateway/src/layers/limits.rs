@@ -143,6 +143,7 @@ fn estimate_pico(config: &Config, chat: &ChatCompletionRequest, prompt_bytes: us
     let tokens = Tokens {
         prompt: (prompt_bytes as u64).div_ceil(4),
         cached: 0,
+        cache_write: 0,
         completion: chat
             .max_completion_tokens
             .or(chat.max_tokens)
@@ -200,7 +201,7 @@ pub fn check_sizes(
     Ok(())
 }
 
-fn content_length(headers: &HeaderMap) -> Option<u64> {
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(header::CONTENT_LENGTH)?
         .to_str()
@@ -209,7 +210,7 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
         .ok()
 }
 
-fn is_length_limit(e: &axum::Error) -> bool {
+pub(crate) fn is_length_limit(e: &axum::Error) -> bool {
     let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = src {
         if s.is::<http_body_util::LengthLimitError>() {

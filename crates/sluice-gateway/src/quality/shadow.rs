@@ -236,6 +236,7 @@ async fn call(
         let tokens = Tokens {
             prompt: out.prompt_tokens as u64,
             cached: 0,
+            cache_write: 0,
             completion: out.completion_tokens as u64,
         };
         return Ok((out.text, tokens));
@@ -261,11 +262,13 @@ async fn call(
         Tokens {
             prompt: prompt_bytes.div_ceil(4),
             cached: 0,
+            cache_write: 0,
             completion: (text.len() as u64).div_ceil(4),
         },
         |u| Tokens {
             prompt: u.prompt_tokens,
             cached: u.cached_tokens(),
+            cache_write: u.cache_creation_tokens(),
             completion: u.completion_tokens,
         },
     );
