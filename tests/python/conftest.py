@@ -78,8 +78,14 @@ providers:
     api_key_env: MOCK_UPSTREAM_KEY
     max_retries: 1
     retry_initial_backoff: 10ms
+  anth:
+    kind: anthropic
+    base_url: http://{mock_addr}/v1
+    api_key_env: MOCK_UPSTREAM_KEY
+    max_retries: 0
   here: {{ kind: local, model: smollm2-135m-instruct, variant: model_q4_1_q8head.onnx, threads: 2 }}
 models:
+  claude: {{ provider: anth, upstream_model: claude-sonnet-4-5 }}
   smol: {{ provider: here }}
   small: {{ provider: mock, upstream_model: small-2024 }}
   big: {{ provider: mock, upstream_model: big-2024 }}
