@@ -22,6 +22,7 @@ pub mod watch;
 pub use check::Config;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{file, load, load_str, Source, DEFAULT_YAML};
+pub use section::cache::{CacheConfig, CacheScope};
 pub use section::keys::{Budget, BudgetPeriod, KeyConfig};
 pub use section::models::{ModelConfig, Pricing, Supports};
 pub use section::outcomes::{OutcomesConfig, QualityConfig, StoreUrl, DEFAULT_RUBRIC};

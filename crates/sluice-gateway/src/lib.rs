@@ -14,6 +14,7 @@
 pub mod app;
 pub mod auth;
 pub mod breaker;
+pub mod cache;
 pub mod cascade;
 pub mod clock;
 pub mod dispatch;

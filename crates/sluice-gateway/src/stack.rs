@@ -15,7 +15,8 @@
 //!   `Parsed` and `Admitted`, reserves budget in the `Meter`) → **route**
 //!   (`layers/route.rs`, adds `Decision`) → **outcome** (`layers/outcome.rs`, puts the
 //!   request's outcome draft in the `Meter`: its row and, when sampled, its shadow
-//!   judging, both after the answer) → **dispatch** (`dispatch.rs`: the chain's `Target`s
+//!   judging, both after the answer) → **cache** (`layers/cache.rs`: a policy's guarded
+//!   response cache answers a hit here and stores a miss's answer) → **dispatch** (`dispatch.rs`: the chain's `Target`s
 //!   in one loop; the answering target settles the `Meter`).
 //! - `POST /v1/messages` (Anthropic) and `POST /v1/responses` (OpenAI Responses):
 //!   **protocol edge** (`protocols.rs`: the body translated to a chat request, the answer
@@ -38,7 +39,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower::ServiceBuilder;
 
-use crate::layers::{admission, auth, header_limit, ledger, limits, outcome, request_id, route};
+use crate::layers::{
+    admission, auth, cache, header_limit, ledger, limits, outcome, request_id, route,
+};
 use crate::state::AppState;
 use crate::{app, protocols};
 
@@ -49,7 +52,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(layer(s(), auth::layer))
         .layer(layer((s(), limits::Mode::Chat), limits::layer))
         .layer(layer(s(), route::layer))
-        .layer(layer(s(), outcome::layer));
+        .layer(layer(s(), outcome::layer))
+        .layer(layer(s(), cache::layer));
     let route_only = ServiceBuilder::new()
         .layer(layer(s(), auth::layer))
         .layer(layer((s(), limits::Mode::RouteOnly), limits::layer))

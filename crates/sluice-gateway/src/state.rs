@@ -165,6 +165,8 @@ pub struct AppState {
     pub drain_slots: Arc<tokio::sync::Semaphore>,
     /// The outcome store, shadow judging, feedback and drift (`crate::quality`).
     pub quality: crate::quality::Quality,
+    /// Policies' response caches (`crate::cache`), in memory or Redis like the counters.
+    pub cache: crate::cache::ResponseCache,
 }
 
 impl AppState {
@@ -192,6 +194,7 @@ impl AppState {
         let quality = crate::quality::Quality::new(&runtime.config, build.metrics.clone());
         quality.configure(&runtime);
         Ok(Arc::new(AppState {
+            cache: crate::cache::ResponseCache::new(&runtime.config.state),
             quality,
             limiter,
             clock,

@@ -5,6 +5,7 @@
 //! values come from config (policy, route, provider names) or from small fixed sets (status
 //! class, error kind), never from user input, so cardinality stays bounded.
 
+pub mod cache;
 pub mod pricing;
 pub mod quality;
 pub mod usd;
@@ -107,6 +108,8 @@ pub struct Metrics {
     pub cascade_discarded_cost: usd::UsdCounterVec,
     /// The quality loop: judgments, shadow spend, feedback, drift, outcome store.
     pub quality: quality::QualityMetrics,
+    /// The response cache: lookups, guard refusals, savings.
+    pub cache: cache::CacheMetrics,
     /// (name, help) of every registered family, in registration order: the source of the
     /// README's metrics reference (a test keeps the two in step).
     families: Vec<(String, String)>,
@@ -466,6 +469,7 @@ impl Metrics {
         reg(&registry, &mut families, cascade_probability.clone())?;
         reg(&registry, &mut families, cascade_discarded_cost.clone())?;
         let quality = quality::QualityMetrics::new(&registry, &mut families)?;
+        let cache = cache::CacheMetrics::new(&registry, &mut families)?;
         reg(&registry, &mut families, cost.clone())?;
         reg(&registry, &mut families, baseline_cost.clone())?;
         reg(&registry, &mut families, tokens.clone())?;
@@ -565,6 +569,7 @@ impl Metrics {
             cascade_probability,
             cascade_discarded_cost,
             quality,
+            cache,
             families,
         })
     }

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::error::ConfigError;
 
+pub mod cache;
 pub mod keys;
 pub mod models;
 pub mod outcomes;

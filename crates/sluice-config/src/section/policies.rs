@@ -66,6 +66,9 @@ pub struct RawPolicy {
     /// Shadow judging of a sample of this policy's requests (README, Quality loop).
     #[serde(default)]
     pub quality: Option<RawQuality>,
+    /// The guarded response cache (README, Semantic cache). `cache: {ttl: 10m}`
+    #[serde(default)]
+    pub cache: Option<super::cache::RawCache>,
 }
 
 /// `policies.<name>.strategy`; the typed [`Strategy`] carries each one's settings.
@@ -311,6 +314,7 @@ pub struct PolicyConfig {
     pub rules: Rules,
     pub overflow: Overflow,
     pub quality: Option<QualityConfig>,
+    pub cache: Option<super::cache::CacheConfig>,
 }
 
 impl PolicyConfig {
@@ -543,8 +547,13 @@ pub(crate) fn check_policy(
             errors,
         )
     });
+    let cache = p
+        .cache
+        .take()
+        .and_then(|c| super::cache::check_cache(c, &format!("{path}.cache"), errors));
     (errors.len() == before).then(|| PolicyConfig {
         quality,
+        cache,
         name: name.to_owned(),
         strategy,
         target: p.target,

@@ -2,6 +2,7 @@
 
 pub mod admission;
 pub mod auth;
+pub mod cache;
 pub mod header_limit;
 pub mod ledger;
 pub mod limits;
