@@ -18,6 +18,8 @@ CD = "sluice_cascade_decisions_total"
 QJ = "sluice_quality_judged_total"
 WEAK_OK = 'verdict=~"weak_better|tie"'
 PARSED = 'verdict=~"weak_better|tie|strong_better"'
+CL = "sluice_cache_lookups_total"
+CACHE_HIT = 'result=~"hit|semantic"'
 
 
 def panel(pid, title, exprs, unit="short", kind="timeseries", x=0, y=0, w=12, h=8, legend=None, desc="", thresholds=None):
@@ -72,7 +74,8 @@ cost = dashboard("sluice-cost", "Sluice · Cost & savings", [
     panel(1, "Spend (period)", [f"sum(increase(sluice_cost_usd_total[$__range])) or vector(0)"], "currencyUSD", "stat", 0, 0, 6, 4),
     panel(2, "Baseline (period)", [f"sum(increase(sluice_baseline_cost_usd_total[$__range])) or vector(0)"], "currencyUSD", "stat", 6, 0, 6, 4,
           desc="What the same tokens would have cost on each policy's baseline model."),
-    panel(3, "Savings (period)", [f"(sum(increase(sluice_baseline_cost_usd_total[$__range])) - sum(increase(sluice_cost_usd_total[$__range]))) or vector(0)"], "currencyUSD", "stat", 12, 0, 6, 4),
+    panel(3, "Savings (period)", [f"(sum(increase(sluice_baseline_cost_usd_total[$__range])) - sum(increase(sluice_cost_usd_total[$__range]))) or vector(0)"], "currencyUSD", "stat", 12, 0, 6, 4,
+          desc="Baseline minus spend. Includes answers served from the response cache (route cache, at no cost)."),
     panel(4, "Savings ratio (period)", [f"(1 - sum(increase(sluice_cost_usd_total[$__range])) / sum(increase(sluice_baseline_cost_usd_total[$__range]))) or vector(0)"], "percentunit", "stat", 18, 0, 6, 4),
     panel(5, "Spend vs baseline (USD/hour)", [
         (f"sum(rate(sluice_cost_usd_total[{R}])) * 3600", "spend"),
@@ -86,7 +89,31 @@ cost = dashboard("sluice-cost", "Sluice · Cost & savings", [
     panel(10, "Tokens per second by model and kind", [(f"sum by (model, kind) (rate(sluice_tokens_total[{R}]))", "{{model}} {{kind}}")], "short", x=12, y=20),
     panel(11, "Requests with estimated usage (per second)", [(f"sum by (model) (rate(sluice_usage_estimated_total[{R}])) or vector(0)", "{{model}}")], "reqps", x=0, y=28,
           desc="Upstreams that sent no usage block: tokens estimated at 4 bytes each."),
-], "Spend, the counterfactual baseline, savings and savings ratio, by policy and model.",
+    # The response cache (policies.<name>.cache): hits are metered under the model `cache` at
+    # no cost, so the savings above include them. No policy with a cache, no series: every
+    # query falls back to 0.
+    row(12, "Response cache", 36),
+    panel(13, "Saved by the cache (period)", ["sum(increase(sluice_cache_saved_usd_total[$__range])) or vector(0)"], "currencyUSD", "stat", 0, 37, 6, 4,
+          desc="What the answers served from the cache cost when they were first produced: the spend the cache avoided, all policies."),
+    panel(14, "Cache hit ratio", [(
+        f"(sum by (policy) (rate({CL}{{{CACHE_HIT}}}[{R}])) or 0 * sum by (policy) (rate({CL}[{R}])))"
+        f" / sum by (policy) (rate({CL}[{R}])) or on() vector(0)", "{{policy}}")], "percentunit", x=0, y=41,
+          desc="Share of each policy's cache lookups answered from the cache, exactly or semantically. Requests that are "
+               "not cacheable (temperature above the policy's max_temperature, more than one choice, cache-control: "
+               "no-cache or no-store) are not lookups."),
+    panel(15, "Cache lookups by result", [(f"sum by (policy, result) (rate({CL}[{R}])) or on() vector(0)", "{{policy}} {{result}}")], "reqps", x=12, y=41,
+          desc="Hit: the same prompt (normalised). Semantic: a similar prompt the guards let through. Refused: the nearest "
+               "similar prompt was refused by a guard, so the model answered. Error: the store (Redis) was unreachable; "
+               "the request went on as a miss."),
+    panel(16, "Saved by the cache (USD/hour)", [(f"sum by (policy) (rate(sluice_cache_saved_usd_total[{R}])) * 3600 or on() vector(0)", "{{policy}}")], "currencyUSD", x=0, y=49,
+          desc="What the answers served from the cache cost when they were first produced, at the answering model's prices."),
+    panel(17, "Cache guard refusals by guard", [(f"sum by (policy, guard) (rate(sluice_cache_guard_rejections_total[{R}])) or on() vector(0)", "{{policy}} {{guard}}")], "reqps", x=12, y=49,
+          desc="Semantic matches refused because the prompts differ in negation, an antonym, a number, a named entity or "
+               "direction (order): close embeddings that ask something else."),
+    panel(18, "Cache entries held", [("sum by (policy) (sluice_cache_entries) or on() vector(0)", "{{policy}}")], "short", x=0, y=57,
+          desc="Entries held in gateway memory, summed over replicas (bounded per process by max_entries). Entries kept in "
+               "Redis (state: redis://…) are not counted."),
+], "Spend, the counterfactual baseline, savings and savings ratio, by policy and model, and what the response cache saves.",
     links=[("Sluice · Quality", "sluice-quality")])
 
 # The quality loop: a sample of requests is also answered by the policy's other model (the

@@ -12,11 +12,14 @@
 //!
 //! - `POST /v1/chat/completions`: **ledger** (`layers/ledger.rs`, adds `Meter`) → **auth**
 //!   (`layers/auth.rs`, adds `Pinned` and `Who`) → **limits** (`layers/limits.rs`, adds
-//!   `Parsed` and `Admitted`, reserves budget in the `Meter`) → **route**
+//!   `Parsed` and `Admitted`, reserves budget in the `Meter`) → **cache, exact**
+//!   (`layers/cache.rs`: a policy's response cache answers the same prompt here, before
+//!   any embedding) → **route**
 //!   (`layers/route.rs`, adds `Decision`) → **outcome** (`layers/outcome.rs`, puts the
 //!   request's outcome draft in the `Meter`: its row and, when sampled, its shadow
-//!   judging, both after the answer) → **cache** (`layers/cache.rs`: a policy's guarded
-//!   response cache answers a hit here and stores a miss's answer) → **dispatch** (`dispatch.rs`: the chain's `Target`s
+//!   judging, both after the answer) → **cache, semantic** (the nearest cached prompt by
+//!   the routing embedding, through the guards; a miss's answer is stored once sent) →
+//!   **dispatch** (`dispatch.rs`: the chain's `Target`s
 //!   in one loop; the answering target settles the `Meter`).
 //! - `POST /v1/messages` (Anthropic) and `POST /v1/responses` (OpenAI Responses):
 //!   **protocol edge** (`protocols.rs`: the body translated to a chat request, the answer
@@ -51,9 +54,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(layer(s(), ledger::layer))
         .layer(layer(s(), auth::layer))
         .layer(layer((s(), limits::Mode::Chat), limits::layer))
+        .layer(layer(s(), cache::exact))
         .layer(layer(s(), route::layer))
         .layer(layer(s(), outcome::layer))
-        .layer(layer(s(), cache::layer));
+        .layer(layer(s(), cache::semantic));
     let route_only = ServiceBuilder::new()
         .layer(layer(s(), auth::layer))
         .layer(layer((s(), limits::Mode::RouteOnly), limits::layer))

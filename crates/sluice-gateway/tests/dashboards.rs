@@ -70,12 +70,27 @@ policies:
     threshold: 0.5
     fallbacks: [big]
     baseline: big
+  cached: {{ target: small, baseline: big, cache: {{ ttl: 1m }} }}
 "#,
         a = a.base_url(),
         b = b.base_url(),
         models = sluice_testkit::env::models_dir().display(),
         head = head.display()
     )
+}
+
+/// A cacheable request (temperature 0) to the `cached` policy, read to its end; its
+/// `x-sluice-cache` header.
+async fn cached(c: &reqwest::Client, url: &str, text: &str) -> Option<String> {
+    let mut body = chat_body("cached", text);
+    body["temperature"] = json!(0);
+    let r = c.post(url).json(&body).send().await.unwrap();
+    let cache = r
+        .headers()
+        .get("x-sluice-cache")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let _ = r.bytes().await;
+    cache
 }
 
 async fn traffic(gw: &sluice_testkit::gateway::Gateway, round: usize) {
@@ -122,6 +137,22 @@ async fn traffic(gw: &sluice_testkit::gateway::Gateway, round: usize) {
         body["stream"] = json!(stream);
         let _ = c.post(&url).json(&body).send().await.unwrap().bytes().await;
     }
+    // The response cache: a miss (in the first round), the same prompt until its answer,
+    // stored just after it was sent, comes back as a hit; a rewording (a semantic hit) and
+    // the opposite question (close, but refused by the antonym guard; then stored).
+    let enable = "How do I enable dark mode in Firefox?";
+    cached(&c, &url, enable).await;
+    let mut hit = false;
+    for _ in 0..100 {
+        if cached(&c, &url, enable).await.as_deref() == Some("hit") {
+            hit = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(hit, "the cached answer never came back");
+    cached(&c, &url, "How can I enable dark mode in Firefox").await;
+    cached(&c, &url, "How do I disable dark mode in Firefox?").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,6 +227,23 @@ async fn every_panel_and_rule_query_works_against_real_prometheus() {
     }
 
     let mut failures = Vec::new();
+    // The cache row's queries fall back to 0 without a cache: the traffic made every
+    // series they read.
+    for series in [
+        r#"sluice_cache_lookups_total{result="miss"}"#,
+        r#"sluice_cache_lookups_total{result="hit"}"#,
+        r#"sluice_cache_lookups_total{result="semantic"}"#,
+        r#"sluice_cache_lookups_total{result="refused"}"#,
+        r#"sluice_cache_guard_rejections_total{guard="antonym"}"#,
+        "sluice_cache_stored_total",
+        "sluice_cache_saved_usd_total",
+        "sluice_cache_entries",
+    ] {
+        match query(series.into()).await {
+            Some(v) if !v["data"]["result"].as_array().is_none_or(Vec::is_empty) => {}
+            other => failures.push(format!("no series {series}\n  -> {other:?}")),
+        }
+    }
     let mut checked = 0;
     for file in [
         "cost-and-savings.json",

@@ -54,6 +54,11 @@ struct Args {
     /// a frontier API): what the quality loop adds on the request path.
     #[arg(long)]
     shadow: Option<f64>,
+    /// Also measure a gateway whose policy has a response cache: routed misses (every
+    /// request a new prompt: routed, looked up, answered upstream, stored) against hits
+    /// (the same prompt again), in gateway CPU per request.
+    #[arg(long)]
+    cache: bool,
 }
 
 #[derive(Clone, Copy, serde::Serialize)]
@@ -96,6 +101,9 @@ async fn run(args: Args, mock_addr: std::net::SocketAddr) -> anyhow::Result<()> 
          mock-strong: {{ provider: other, pricing: {{ input: 2.5, output: 10 }} }}\n"
     );
     let mut yaml = format!("{base}policies:\n  auto: {policy} }}\n");
+    let mut cache_yaml = format!(
+        "{base}policies:\n  auto: {policy}, cache: {{ ttl: 1h, max_entries: 10000000 }} }}\n"
+    );
     let shadow_yaml = args.shadow.map(|rate| {
         format!(
             "{base}policies:\n  auto: {policy}, quality: {{ shadow_rate: {rate}, judge: mock-strong, max_shadow_usd_per_day: 1000000 }} }}\n\
@@ -111,6 +119,7 @@ async fn run(args: Args, mock_addr: std::net::SocketAddr) -> anyhow::Result<()> 
             abs(&args.head)?
         );
         yaml.push_str(&router);
+        cache_yaml.push_str(&router);
         if let Some(y) = shadow_yaml.as_mut() {
             y.push_str(&router);
         }
@@ -122,6 +131,11 @@ async fn run(args: Args, mock_addr: std::net::SocketAddr) -> anyhow::Result<()> 
             .start()
     };
     let gw = start(yaml.clone()).await;
+    let cached = if args.cache {
+        Some(start(cache_yaml).await)
+    } else {
+        None
+    };
     let shadowed = match shadow_yaml {
         Some(y) => Some(start(y).await),
         None => None,
@@ -152,6 +166,47 @@ async fn run(args: Args, mock_addr: std::net::SocketAddr) -> anyhow::Result<()> 
         }
     };
     let mut shadow_results = Vec::new();
+    let mut cache_results = Vec::new();
+    if let Some(cg) = &cached {
+        let url = cg.url("/v1/chat/completions");
+        // The hit's answer is stored by the warm-up.
+        measure(&url, &body, 1, 50).await?;
+        let serial = Arc::new(AtomicUsize::new(0));
+        for &c in &args.concurrency {
+            let (mut miss_runs, mut hit_runs) = (Vec::new(), Vec::new());
+            for round in 0..args.rounds {
+                eprintln!("cache, concurrency {c}, round {}", round + 1);
+                let serial = serial.clone();
+                let unique = move |_: usize| {
+                    let n = serial.fetch_add(1, Ordering::Relaxed);
+                    Bytes::from(format!(
+                        r#"{{"model":"auto","messages":[{{"role":"system","content":"You are a helpful assistant."}},{{"role":"user","content":"What is the capital of country number {n}? Answer in one word."}}],"max_tokens":32,"temperature":0}}"#
+                    ))
+                };
+                let cpu0 = cpu_ns(cg.pid());
+                let mut m = measure_each(&url, Arc::new(unique), c, args.requests).await?;
+                m.cpu_us_per_req = (cpu_ns(cg.pid()) - cpu0) as f64 / 1e3 / args.requests as f64;
+                miss_runs.push(m);
+                let cpu0 = cpu_ns(cg.pid());
+                let mut h = measure(&url, &body, c, args.requests).await?;
+                h.cpu_us_per_req = (cpu_ns(cg.pid()) - cpu0) as f64 / 1e3 / args.requests as f64;
+                hit_runs.push(h);
+            }
+            let (m, h) = (median_stats(&miss_runs), median_stats(&hit_runs));
+            cache_results.push(serde_json::json!({
+                "concurrency": c, "miss": m, "hit": h,
+                "cpu_ratio": h.cpu_us_per_req / m.cpu_us_per_req,
+            }));
+        }
+        let text = reqwest::get(cg.metrics_url()).await?.text().await?;
+        eprintln!("cached gateway's cache counters:");
+        for l in text
+            .lines()
+            .filter(|l| l.starts_with("sluice_cache_lookups_total"))
+        {
+            eprintln!("  {l}");
+        }
+    }
     for &c in &args.concurrency {
         let (mut d_runs, mut g_runs, mut s_runs) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..args.rounds {
@@ -221,11 +276,30 @@ async fn run(args: Args, mock_addr: std::net::SocketAddr) -> anyhow::Result<()> 
             );
         }
     }
+    if args.cache {
+        println!("\nResponse cache: routed misses (a new prompt each) against hits (the same prompt), same gateway, same run:\n");
+        println!("| concurrency | miss p50 | hit p50 | miss req/s | hit req/s | CPU/request miss | CPU/request hit | hit/miss CPU |");
+        println!("|---|---|---|---|---|---|---|---|");
+        for r in &cache_results {
+            let f = |p: &str| r.pointer(p).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
+            println!(
+                "| {} | {:.0} µs | {:.0} µs | {:.0} | {:.0} | {:.0} µs | {:.0} µs | {:.3} |",
+                r["concurrency"],
+                f("/miss/p50_us"),
+                f("/hit/p50_us"),
+                f("/miss/rps"),
+                f("/hit/rps"),
+                f("/miss/cpu_us_per_req"),
+                f("/hit/cpu_us_per_req"),
+                f("/cpu_ratio"),
+            );
+        }
+    }
     if let Some(path) = args.json {
-        let all = if shadow_results.is_empty() {
+        let all = if shadow_results.is_empty() && cache_results.is_empty() {
             serde_json::json!(results)
         } else {
-            serde_json::json!({"gateway": results, "shadow": shadow_results})
+            serde_json::json!({"gateway": results, "shadow": shadow_results, "cache": cache_results})
         };
         std::fs::write(&path, serde_json::to_vec_pretty(&all)?)?;
     }
@@ -254,6 +328,17 @@ async fn measure(
     concurrency: usize,
     total: usize,
 ) -> anyhow::Result<Stats> {
+    let body = body.clone();
+    measure_each(url, Arc::new(move |_| body.clone()), concurrency, total).await
+}
+
+/// As [`measure`], with the `i`th request's body made by `body(i)`.
+async fn measure_each(
+    url: &str,
+    body: Arc<dyn Fn(usize) -> Bytes + Send + Sync>,
+    concurrency: usize,
+    total: usize,
+) -> anyhow::Result<Stats> {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(concurrency)
         .build_http();
@@ -265,10 +350,14 @@ async fn measure(
         let (client, uri, body, next) = (client.clone(), uri.clone(), body.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
-            while next.fetch_add(1, Ordering::Relaxed) < total {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
                 let req = hyper::Request::post(uri.clone())
                     .header("content-type", "application/json")
-                    .body(Full::new(body.clone()))?;
+                    .body(Full::new(body(i)))?;
                 let t = Instant::now();
                 let resp = client.request(req).await?;
                 let status = resp.status();

@@ -12,6 +12,9 @@
 //!    similarity is at least `similarity` and the guards (`guard.rs`) find no difference
 //!    in negation, antonyms, numbers or named entities.
 //!
+//! The exact match runs before routing (an exact hit costs no embedding), the semantic one
+//! after it, on the routing embedding.
+//!
 //! Entries live in this process (bounded by `max_entries` per policy, oldest evicted
 //! first, expiring after `ttl`), or with `state: redis://…` in Redis, shared by every
 //! replica (one list per bucket, bounded, expiring with the bucket).
@@ -206,32 +209,48 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
     }
 }
 
-/// Searches one bucket's entries (newest first) for the probe.
-fn search(
+/// The newest live entry for the same normalised prompt.
+pub fn exact(entries: &[Arc<Cached>], probe: &Probe, now_ms: u64) -> Option<Arc<Cached>> {
+    entries
+        .iter()
+        .find(|e| e.expires_ms > now_ms && e.normalized == probe.normalized)
+        .cloned()
+}
+
+/// The nearest live entry at `similarity` or above that the guards let through.
+pub fn similar(
     entries: &[Arc<Cached>],
     probe: &Probe,
-    embedding: Option<&[f32]>,
+    embedding: &[f32],
     similarity: f32,
     now_ms: u64,
 ) -> Lookup {
-    let live = || entries.iter().filter(|e| e.expires_ms > now_ms);
-    if let Some(e) = live().find(|e| e.normalized == probe.normalized) {
-        return Lookup::Exact(e.clone());
-    }
-    let Some(v) = embedding.filter(|_| similarity < 1.0) else {
+    if similarity >= 1.0 {
         return Lookup::Miss;
-    };
-    let mut near: Vec<(f32, &Arc<Cached>)> = live()
+    }
+    let mut near: Vec<(f32, &Arc<Cached>)> = entries
+        .iter()
+        .filter(|e| e.expires_ms > now_ms)
         .filter_map(|e| {
-            let ev = e.embedding.as_deref().filter(|ev| ev.len() == v.len())?;
-            let s = cosine(v, ev);
+            let ev = e
+                .embedding
+                .as_deref()
+                .filter(|ev| ev.len() == embedding.len())?;
+            let s = cosine(embedding, ev);
             (s >= similarity).then_some((s, e))
         })
         .collect();
     near.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut refused = None;
     for (s, e) in near {
-        let sig = e.sig.clone().unwrap_or_else(|| Signature::of(&e.text));
+        let computed;
+        let sig = match &e.sig {
+            Some(sig) => sig,
+            None => {
+                computed = Signature::of(&e.text);
+                &computed
+            }
+        };
         match sig.compatible(&probe.sig) {
             Ok(()) => return Lookup::Semantic(e.clone(), s),
             Err(g) => {
@@ -365,6 +384,43 @@ impl ResponseCache {
         m.iter().map(|(k, v)| (k.clone(), v.len)).collect()
     }
 
+    /// The entries of the probe's bucket, newest first.
+    pub async fn fetch(&self, probe: &Probe) -> Result<Vec<Arc<Cached>>, Unreachable> {
+        let Some(r) = &self.redis else {
+            let m = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+            return Ok(m
+                .get(&probe.policy)
+                .and_then(|p| p.buckets.get(&probe.bucket))
+                .map(|l| l.iter().cloned().collect())
+                .unwrap_or_default());
+        };
+        let mut conn = r.connection().await.ok_or(Unreachable)?;
+        let fetched: Result<Result<Vec<String>, _>, _> = tokio::time::timeout(
+            REDIS_DEADLINE,
+            redis::cmd("LRANGE")
+                .arg(RedisCache::key(probe.bucket))
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut conn),
+        )
+        .await;
+        match fetched {
+            Ok(Ok(list)) => Ok(list
+                .iter()
+                .filter_map(|s| serde_json::from_str::<Cached>(s).ok())
+                .map(|mut c| {
+                    c.sig = Some(Signature::of(&c.text));
+                    Arc::new(c)
+                })
+                .collect()),
+            _ => {
+                r.forget().await;
+                Err(Unreachable)
+            }
+        }
+    }
+
+    /// [`fetch`](Self::fetch), then [`exact`], then [`similar`].
     pub async fn lookup(
         &self,
         probe: &Probe,
@@ -372,48 +428,13 @@ impl ResponseCache {
         config: &CacheConfig,
         now_ms: u64,
     ) -> Result<Lookup, Unreachable> {
-        let entries: Vec<Arc<Cached>> = match &self.redis {
-            None => {
-                let m = self.memory.lock().unwrap_or_else(|p| p.into_inner());
-                m.get(&probe.policy)
-                    .and_then(|p| p.buckets.get(&probe.bucket))
-                    .map(|l| l.iter().cloned().collect())
-                    .unwrap_or_default()
-            }
-            Some(r) => {
-                let mut conn = r.connection().await.ok_or(Unreachable)?;
-                let fetched: Result<Result<Vec<String>, _>, _> = tokio::time::timeout(
-                    REDIS_DEADLINE,
-                    redis::cmd("LRANGE")
-                        .arg(RedisCache::key(probe.bucket))
-                        .arg(0)
-                        .arg(-1)
-                        .query_async(&mut conn),
-                )
-                .await;
-                match fetched {
-                    Ok(Ok(list)) => list
-                        .iter()
-                        .filter_map(|s| serde_json::from_str::<Cached>(s).ok())
-                        .map(|mut c| {
-                            c.sig = Some(Signature::of(&c.text));
-                            Arc::new(c)
-                        })
-                        .collect(),
-                    _ => {
-                        r.forget().await;
-                        return Err(Unreachable);
-                    }
-                }
-            }
-        };
-        Ok(search(
-            &entries,
-            probe,
-            embedding,
-            config.similarity,
-            now_ms,
-        ))
+        let entries = self.fetch(probe).await?;
+        if let Some(e) = exact(&entries, probe, now_ms) {
+            return Ok(Lookup::Exact(e));
+        }
+        Ok(embedding.map_or(Lookup::Miss, |v| {
+            similar(&entries, probe, v, config.similarity, now_ms)
+        }))
     }
 
     pub async fn insert(

@@ -1,4 +1,5 @@
-//! The response cache on the request path (see `crate::cache`): after routing, so that a
+//! The response cache on the request path (see `crate::cache`), in two layers: the exact
+//! match before routing (a hit costs no embedding), the semantic one after routing, so that a
 //! semantic lookup reuses the routing embedding (a policy that routes without one has its
 //! last message embedded here, when a router is configured) and a hit still leaves its
 //! outcome row; before dispatch, so that a hit calls no model.
@@ -47,64 +48,100 @@ fn now_ms(state: &AppState) -> u64 {
     state.clock.unix_secs() * 1000
 }
 
-pub async fn layer(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let Some((probe, config)) = prepare(&req) else {
+/// What the exact layer learned, for the semantic layer and for storing the answer.
+#[derive(Clone)]
+pub struct CacheProbe(Arc<ProbeState>);
+
+struct ProbeState {
+    probe: Probe,
+    config: CacheConfig,
+    /// The bucket's entries, fetched once for both lookups; `None` when the store could
+    /// not be read.
+    entries: Option<Vec<Arc<crate::cache::Cached>>>,
+    /// The embedding the semantic layer used, stored with the answer.
+    embedding: Mutex<Option<Vec<f32>>>,
+    /// The semantic layer's lookup result, when it ran.
+    result: Mutex<Option<&'static str>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Before routing: the exact match.
+pub async fn exact(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+    let Some((probe, config, policy)) = prepare(&req) else {
         return next.run(req).await;
     };
     let m = &state.metrics.cache;
-    let policy = probe.policy.as_str();
-    let embedding = if config.similarity < 1.0 {
-        let ext = req.extensions();
-        let route = ext.get::<Decision>().map(|d| d.0.clone());
-        let runtime = ext.get::<Pinned>().map(|p| p.0.clone());
-        embedding_of(route, runtime, &probe).await
-    } else {
-        None
-    };
+    let mut entries = None;
     if probe.lookup {
-        let found = state
-            .cache
-            .lookup(&probe, embedding.as_deref(), &config, now_ms(&state))
-            .await;
-        let result = match &found {
-            Ok(Lookup::Exact(_)) => "hit",
-            Ok(Lookup::Semantic(..)) => "semantic",
-            Ok(Lookup::Refused(g)) => {
-                m.guard_rejections
-                    .with_label_values(&[policy, g.name()])
+        match state.cache.fetch(&probe).await {
+            Ok(e) => entries = Some(e),
+            Err(_) => {
+                m.lookups
+                    .with_label_values(&[probe.policy.as_str(), "error"])
                     .inc();
-                "refused"
             }
-            Ok(Lookup::Miss) => "miss",
-            Err(_) => "error",
-        };
-        m.lookups.with_label_values(&[policy, result]).inc();
-        match found {
-            Ok(Lookup::Exact(e)) => {
-                return serve(
-                    &state,
-                    &req,
-                    &e.answer,
-                    "hit",
-                    "cache: the same prompt".into(),
-                )
+        }
+        if let Some(e) = entries
+            .as_deref()
+            .and_then(|e| crate::cache::exact(e, &probe, now_ms(&state)))
+        {
+            m.lookups
+                .with_label_values(&[probe.policy.as_str(), "hit"])
+                .inc();
+            // Routing did not run: the ledger entry and outcome row learn the policy here.
+            let ext = req.extensions();
+            if let Some(meter) = ext.get::<Meter>() {
+                let baseline = ext.get::<Pinned>().and_then(|p| {
+                    let b = policy.baseline.as_ref()?;
+                    p.0.config.models.get(b).map(prices)
+                });
+                let draft = crate::layers::outcome::cache_hit_draft(&state, ext, &policy);
+                meter.update(|en| {
+                    en.policy.clone_from(&policy.name);
+                    en.baseline = baseline;
+                    en.draft = draft.map(Box::new);
+                });
             }
-            Ok(Lookup::Semantic(e, sim)) => {
-                let why = format!("cache: a similar prompt (cosine {sim:.3})");
-                return serve(&state, &req, &e.answer, "semantic", why);
-            }
-            _ => {}
+            return serve(
+                &state,
+                &req,
+                &policy.name,
+                &e.answer,
+                "hit",
+                "cache: the same prompt".into(),
+            );
         }
     }
-    let wants_stream = req
+    let stream = req
         .extensions()
         .get::<Parsed>()
         .is_some_and(|p| p.0.is_stream());
     let runtime = req.extensions().get::<Pinned>().map(|p| p.0.clone());
+    let ctx = Arc::new(ProbeState {
+        probe,
+        config,
+        entries,
+        embedding: Mutex::new(None),
+        result: Mutex::new(None),
+    });
+    req.extensions_mut().insert(CacheProbe(ctx.clone()));
     let mut resp = next.run(req).await;
+    if resp.headers().contains_key(CACHE_HEADER) {
+        // Answered by the semantic layer.
+        return resp;
+    }
+    if ctx.probe.lookup && ctx.entries.is_some() {
+        let result = lock(&ctx.result).unwrap_or("miss");
+        m.lookups
+            .with_label_values(&[ctx.probe.policy.as_str(), result])
+            .inc();
+    }
     resp.headers_mut()
         .insert(CACHE_HEADER, HeaderValue::from_static("miss"));
-    if !probe.store || resp.status() != http::StatusCode::OK {
+    if !ctx.probe.store || resp.status() != http::StatusCode::OK {
         return resp;
     }
     let route = resp
@@ -117,14 +154,15 @@ pub async fn layer(State(state): State<Arc<AppState>>, req: Request, next: Next)
         .as_ref()
         .and_then(|r| r.config.models.get(&route).map(prices))
         .unwrap_or_default();
+    let embedding = lock(&ctx.embedding).take();
     let capture = Capture {
         state: state.clone(),
-        probe,
-        config,
+        probe: ctx.probe.clone(),
+        config: ctx.config.clone(),
         embedding,
         route,
         price,
-        stream: wants_stream,
+        stream,
         scanner: SseScanner::new(),
         buf: Vec::new(),
         text: String::new(),
@@ -142,25 +180,80 @@ pub async fn layer(State(state): State<Arc<AppState>>, req: Request, next: Next)
     })
 }
 
-/// The request's probe and its policy's cache settings, when both exist.
-fn prepare(req: &Request) -> Option<(Probe, CacheConfig)> {
+/// After routing: the nearest prompt by the routing embedding, through the guards.
+pub async fn semantic(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let Some(CacheProbe(ctx)) = req.extensions().get::<CacheProbe>().cloned() else {
+        return next.run(req).await;
+    };
+    if ctx.config.similarity >= 1.0 {
+        return next.run(req).await;
+    }
+    let ext = req.extensions();
+    let route = ext.get::<Decision>().map(|d| d.0.clone());
+    let runtime = ext.get::<Pinned>().map(|p| p.0.clone());
+    let Some(embedding) = embedding_of(route, runtime, &ctx.probe).await else {
+        return next.run(req).await;
+    };
+    let found = match &ctx.entries {
+        Some(entries) if ctx.probe.lookup => crate::cache::similar(
+            entries,
+            &ctx.probe,
+            &embedding,
+            ctx.config.similarity,
+            now_ms(&state),
+        ),
+        _ => Lookup::Miss,
+    };
+    *lock(&ctx.embedding) = Some(embedding);
+    let policy = ctx.probe.policy.as_str();
+    match found {
+        Lookup::Semantic(e, sim) => {
+            state
+                .metrics
+                .cache
+                .lookups
+                .with_label_values(&[policy, "semantic"])
+                .inc();
+            let why = format!("cache: a similar prompt (cosine {sim:.3})");
+            serve(&state, &req, policy, &e.answer, "semantic", why)
+        }
+        Lookup::Refused(g) => {
+            state
+                .metrics
+                .cache
+                .guard_rejections
+                .with_label_values(&[policy, g.name()])
+                .inc();
+            *lock(&ctx.result) = Some("refused");
+            next.run(req).await
+        }
+        _ => next.run(req).await,
+    }
+}
+
+/// The request's probe, its policy's cache settings and the policy, when all exist.
+fn prepare(req: &Request) -> Option<(Probe, CacheConfig, sluice_config::PolicyConfig)> {
     let ext = req.extensions();
     let Pinned(runtime) = ext.get::<Pinned>()?;
-    let Decision(route) = ext.get::<Decision>()?;
-    if !route.is_policy || route.rejected {
+    let Parsed(chat) = ext.get::<Parsed>()?;
+    // A budget downgrade sends the request to a model, not through its policy.
+    if ext
+        .get::<crate::layers::limits::Admitted>()
+        .is_some_and(|a| a.downgrade_to.is_some())
+    {
         return None;
     }
-    let config = runtime.config.policies.get(&route.label)?.cache.clone()?;
-    let Parsed(chat) = ext.get::<Parsed>()?;
+    let policy = runtime.config.policies.get(&chat.model)?;
+    let config = policy.cache.clone()?;
     let caller = ext.get::<Who>().and_then(|w| w.0.clone());
     let probe = crate::cache::probe(
         &config,
-        &route.label,
+        &policy.name,
         chat,
         caller.as_deref(),
         req.headers(),
     )?;
-    Some((probe, config))
+    Some((probe, config, policy.clone()))
 }
 
 /// The routing embedding when the router made one; else the last message's, when a
@@ -189,15 +282,12 @@ async fn embedding_of(
 fn serve(
     state: &Arc<AppState>,
     req: &Request,
+    policy: &str,
     answer: &Answer,
     kind: &'static str,
     reason: String,
 ) -> Response {
     let ext = req.extensions();
-    let policy = ext
-        .get::<Decision>()
-        .map(|d| d.0.label.clone())
-        .unwrap_or_default();
     let (stream, include_usage) = ext.get::<Parsed>().map_or((false, false), |p| {
         (p.0.is_stream(), p.0.wants_stream_usage())
     });
@@ -212,11 +302,7 @@ fn serve(
             Some(answer.content.len() as u64),
         );
     }
-    state
-        .metrics
-        .cache
-        .saved
-        .add(&[policy.as_str()], answer.cost_pico);
+    state.metrics.cache.saved.add(&[policy], answer.cost_pico);
     let id = format!(
         "chatcmpl-cache-{}",
         crate::layers::request_id::of_extensions(ext)

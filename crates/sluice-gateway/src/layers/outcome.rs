@@ -48,12 +48,41 @@ fn draft(state: &AppState, req: &Request) -> Option<Draft> {
         .is_policy
         .then(|| runtime.config.policies.get(&route.label))
         .flatten();
+    draft_of(state, ext, runtime, policy, Some(route))
+}
+
+/// The draft of a request answered from the response cache before routing: its row, never
+/// a shadow judging (there is no fresh answer to compare).
+pub fn cache_hit_draft(
+    state: &AppState,
+    ext: &http::Extensions,
+    policy: &sluice_config::PolicyConfig,
+) -> Option<Draft> {
+    let Pinned(runtime) = ext.get::<Pinned>()?;
+    let mut d = draft_of(state, ext, runtime, Some(policy), None)?;
+    d.sampled = false;
+    d.propensity = 0.0;
+    d.runtime = None;
+    Some(d)
+}
+
+fn draft_of(
+    state: &AppState,
+    ext: &http::Extensions,
+    runtime: &Arc<crate::state::Runtime>,
+    policy: Option<&sluice_config::PolicyConfig>,
+    route: Option<&Arc<crate::layers::route::Route>>,
+) -> Option<Draft> {
     let quality = policy.and_then(|p| p.quality.as_ref());
     if !state.quality.enabled() && quality.is_none() {
         return None;
     }
     let caller = ext.get::<Who>().and_then(|w| w.0.clone());
-    let rate = quality.map_or(0.0, |q| q.shadow_rate);
+    let rate = if route.is_some() {
+        quality.map_or(0.0, |q| q.shadow_rate)
+    } else {
+        0.0
+    };
     let sampled = rate > 0.0 && rand::rng().random::<f64>() < rate;
     let store_text = quality.is_some_and(|q| q.store_text);
     let threshold = policy.and_then(|p| match &p.strategy {
@@ -62,14 +91,14 @@ fn draft(state: &AppState, req: &Request) -> Option<Draft> {
         }
         _ => None,
     });
-    let routed = route.routed.as_ref();
+    let routed = route.and_then(|r| r.routed.as_ref());
     Some(Draft {
         request_id: crate::layers::request_id::of_extensions(ext),
         key_id: caller.as_ref().map(|c| c.key.id.clone()),
         tenant: caller.as_ref().map(|c| c.key.tenant.clone()),
         weak: policy.map(|p| p.target.clone()),
         strong: policy.and_then(|p| p.strong.clone()),
-        score: route.score.map(f64::from),
+        score: route.and_then(|r| r.score).map(f64::from),
         threshold,
         propensity: rate,
         sampled,
