@@ -198,15 +198,10 @@ pub fn probe(
     })
 }
 
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 {
-        0.0
-    } else {
-        dot / (na * nb)
-    }
+/// Unit length, so that similarity is a dot product.
+fn unit(mut v: Vec<f32>) -> Vec<f32> {
+    sluice_router::embedding::normalize(&mut v);
+    v
 }
 
 /// The newest live entry for the same normalised prompt.
@@ -228,6 +223,7 @@ pub fn similar(
     if similarity >= 1.0 {
         return Lookup::Miss;
     }
+    let embedding = unit(embedding.to_vec());
     let mut near: Vec<(f32, &Arc<Cached>)> = entries
         .iter()
         .filter(|e| e.expires_ms > now_ms)
@@ -236,7 +232,7 @@ pub fn similar(
                 .embedding
                 .as_deref()
                 .filter(|ev| ev.len() == embedding.len())?;
-            let s = cosine(embedding, ev);
+            let s = sluice_router::embedding::dot(&embedding, ev);
             (s >= similarity).then_some((s, e))
         })
         .collect();
@@ -450,7 +446,7 @@ impl ResponseCache {
             text: probe.text.clone(),
             normalized: probe.normalized.clone(),
             sig: Some(probe.sig.clone()),
-            embedding,
+            embedding: embedding.map(unit),
             answer,
             expires_ms: now_ms + ttl_ms,
             seq: 0,
