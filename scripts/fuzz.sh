@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fuzzes request parsing, the SSE scanner, config loading and the stream relay with
+# Fuzzes request parsing, the SSE scanner, config loading, the stream relay and the
+# protocol translators (Messages, Responses) with
 # cargo-fuzz (libFuzzer, nightly Rust) for a bounded time per target:
-# scripts/fuzz.sh [SECONDS] [TARGET...] (default 60 s, all four). Not part of CI's default
+# scripts/fuzz.sh [SECONDS] [TARGET...] (default 60 s, all five). Not part of CI's default
 # path; the parsing properties also run as proptest cases in `cargo test`
 # (crates/sluice-api/tests). Crashing inputs are left in fuzz/artifacts/<target>/; the
 # config target starts from the shipped configs (config/*.yaml).
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(parse_request sse_scanner config_load stream_relay)
+[ ${#targets[@]} -gt 0 ] || targets=(parse_request sse_scanner config_load stream_relay translate)
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 mkdir -p fuzz/corpus/config_load

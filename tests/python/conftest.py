@@ -91,6 +91,8 @@ models:
   big: {{ provider: mock, upstream_model: big-2024 }}
 policies:
   auto: {{ target: small, fallbacks: [big], baseline: big }}
+router:
+  embedder: {{ model: all-MiniLM-L6-v2, variant: model.onnx, workers: 1 }}
 """
     with tempfile.TemporaryDirectory() as d:
         path = pathlib.Path(d) / "sluice.yaml"

@@ -62,7 +62,7 @@ def test_max_tokens_and_tools_pass_through(client):
 
 def test_models_list(client):
     ids = [m.id for m in client.models.list()]
-    assert ids == ["auto", "big", "claude", "small", "smol"]
+    assert ids == ["auto", "big", "claude", "small", "smol", "all-MiniLM-L6-v2"]
 
 
 def test_unknown_model_is_not_found(client):

@@ -125,3 +125,52 @@ def test_responses_refuse_stored_state(openai_client):
     with pytest.raises(openai.BadRequestError) as e:
         openai_client.responses.create(model="small", input="more", previous_response_id="resp_1")
     assert "previous_response_id" in str(e.value)
+
+
+def _reference_embeddings(texts):
+    """all-MiniLM-L6-v2 as sentence-transformers computes it, from the model files with
+    ONNX Runtime directly: mean pooling over the attention mask, then L2 normalisation."""
+    import os
+    import pathlib
+
+    import numpy as np
+    import onnxruntime
+    from tokenizers import Tokenizer
+
+    folder = pathlib.Path(os.environ.get("SLUICE_MODELS_DIR", "models")) / "all-MiniLM-L6-v2"
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    session = onnxruntime.InferenceSession(str(folder / "model.onnx"))
+    out = []
+    for t in texts:
+        enc = tok.encode(t)
+        ids = np.array([enc.ids], dtype=np.int64)
+        mask = np.array([enc.attention_mask], dtype=np.int64)
+        hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                    "token_type_ids": np.zeros_like(ids)})[0][0]
+        v = (hidden * mask[0][:, None]).sum(0) / mask[0].sum()
+        out.append(v / np.linalg.norm(v))
+    return out
+
+
+def test_embeddings_equal_the_reference(openai_client):
+    import numpy as np
+    texts = [
+        "How do I reverse a linked list in Python?",
+        "hi",
+        "Sluice routes each request to a small local model or to a frontier API.",
+        "Le chat est sur la table, et il dort depuis ce matin.",
+    ]
+    want = _reference_embeddings(texts)
+    # The SDK asks for base64 and decodes it; a batch and each text alone.
+    batch = openai_client.embeddings.create(model="all-MiniLM-L6-v2", input=texts)
+    assert batch.model == "all-MiniLM-L6-v2"
+    assert [d.index for d in batch.data] == list(range(len(texts)))
+    for i, t in enumerate(texts):
+        got = np.array(batch.data[i].embedding)
+        assert got.shape == (384,)
+        assert float(got @ want[i]) > 0.999, t
+        single = openai_client.embeddings.create(model="all-MiniLM-L6-v2", input=t,
+                                                 encoding_format="float")
+        assert float(np.array(single.data[0].embedding) @ got) > 0.9999, t
+    assert batch.usage.prompt_tokens > 0
+    assert batch.usage.total_tokens == batch.usage.prompt_tokens
