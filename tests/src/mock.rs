@@ -521,26 +521,56 @@ fn complete(shared: &Arc<Shared>, body: &Value, d: &Directive, cut: Option<Cut>)
             .collect();
     }
 
+    // Content chunks start at index 1 (after the role chunk).
+    let body = send_events(shared, events, usage, d.chunk_delay, move |i| match &cut {
+        Some(Cut::Break(n)) if i == n + 1 => Some(Stop::Break),
+        Some(Cut::Stall(n)) if i == n + 1 => Some(Stop::Stall),
+        _ => None,
+    });
+    Response::builder()
+        .header("content-type", "text/event-stream; charset=utf-8")
+        .header("cache-control", "no-cache")
+        .header("x-request-id", format!("req_mock{n}"))
+        .body(body)
+        .unwrap_or_default()
+}
+
+/// How a scripted stream ends early.
+enum Stop {
+    /// Cut the connection.
+    Break,
+    /// Go silent.
+    Stall,
+}
+
+/// A stream body sending `events`, `delay` apart, ending early where `stop` says; bills
+/// `usage` however it ends (as an upstream bills a request it worked on) and records what
+/// a complete stream sent.
+fn send_events(
+    shared: &Arc<Shared>,
+    events: Vec<Bytes>,
+    usage: Billed,
+    delay: Duration,
+    stop: impl Fn(usize) -> Option<Stop> + Send + 'static,
+) -> Body {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(1);
     let shared = shared.clone();
-    let delay = d.chunk_delay;
     tokio::spawn(async move {
         let mut sent = Vec::new();
         for (i, ev) in events.into_iter().enumerate() {
-            match cut {
-                // Content chunks start at index 1 (after the role chunk).
-                Some(Cut::Break(n)) if i == n + 1 => {
+            match stop(i) {
+                Some(Stop::Break) => {
                     let _ = tx
                         .send(Err(std::io::Error::other("mock: connection cut")))
                         .await;
                     lock(&shared.billed).push(usage);
                     return;
                 }
-                Some(Cut::Stall(n)) if i == n + 1 => {
+                Some(Stop::Stall) => {
                     tokio::time::sleep(Duration::from_secs(3600)).await;
                     return;
                 }
-                _ => {}
+                None => {}
             }
             if i > 0 && !delay.is_zero() {
                 tokio::time::sleep(delay).await;
@@ -557,13 +587,7 @@ fn complete(shared: &Arc<Shared>, body: &Value, d: &Directive, cut: Option<Cut>)
         lock(&shared.responses).push(sent.into());
         shared.completed_streams.fetch_add(1, Ordering::SeqCst);
     });
-    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
-    Response::builder()
-        .header("content-type", "text/event-stream; charset=utf-8")
-        .header("cache-control", "no-cache")
-        .header("x-request-id", format!("req_mock{n}"))
-        .body(body)
-        .unwrap_or_default()
+    Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
 }
 
 /// Anthropic's error body for a status.
@@ -774,42 +798,17 @@ fn answer_messages(
                "usage": {"output_tokens": usage.completion_tokens}}),
     ));
     events.push(ev("message_stop", json!({"type": "message_stop"})));
-    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(1);
-    let shared = shared.clone();
-    let delay = d.chunk_delay;
-    tokio::spawn(async move {
-        let mut sent = Vec::new();
-        for (i, e) in events.into_iter().enumerate() {
-            // Text deltas start at index 3.
-            if break_after.is_some_and(|n| i == n + 3) {
-                let _ = tx
-                    .send(Err(std::io::Error::other("mock: connection cut")))
-                    .await;
-                lock(&shared.billed).push(usage);
-                return;
-            }
-            if i > 0 && !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            sent.extend_from_slice(&e);
-            if tx.send(Ok(e)).await.is_err() {
-                shared.disconnects.fetch_add(1, Ordering::SeqCst);
-                lock(&shared.billed).push(usage);
-                return;
-            }
-        }
-        drop(tx);
-        lock(&shared.billed).push(usage);
-        lock(&shared.responses).push(sent.into());
-        shared.completed_streams.fetch_add(1, Ordering::SeqCst);
+    // Text deltas start at index 3.
+    let body = send_events(shared, events, usage, d.chunk_delay, move |i| {
+        break_after
+            .is_some_and(|n| i == n + 3)
+            .then_some(Stop::Break)
     });
     Response::builder()
         .header("content-type", "text/event-stream; charset=utf-8")
         .header("cache-control", "no-cache")
         .header("request-id", format!("req_mock{n}"))
-        .body(Body::from_stream(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        ))
+        .body(body)
         .unwrap_or_default()
 }
 

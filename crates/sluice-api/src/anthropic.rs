@@ -19,6 +19,7 @@ use crate::chat::{
     ChatCompletionRequest, ContentPart, Message, MessageContent, ParseError, PromptTokensDetails,
     StreamOptions, Usage,
 };
+use crate::completion::StreamData;
 
 /// `max_tokens` for a chat request that names none: Anthropic requires one.
 pub const DEFAULT_MAX_TOKENS: u64 = 4096;
@@ -764,25 +765,18 @@ impl EventsFromChat {
         if self.done {
             return out;
         }
-        if data == b"[DONE]" {
-            self.finish_into(&mut out);
-            return out;
-        }
-        let Ok(chunk) = serde_json::from_slice::<Value>(data) else {
-            return out;
+        let chunk = match StreamData::read(data) {
+            StreamData::Done => {
+                self.finish_into(&mut out);
+                return out;
+            }
+            StreamData::Other => return out,
+            StreamData::Chunk(c) => c,
+            StreamData::Error(err) => {
+                self.fail(&mut out, &err);
+                return out;
+            }
         };
-        if let Some(err) = chunk.get("error") {
-            let message = err["message"]
-                .as_str()
-                .unwrap_or("the upstream stream failed");
-            event(
-                &mut out,
-                "error",
-                &json!({"type": "error", "error": {"type": "api_error", "message": message}}),
-            );
-            self.done = true;
-            return out;
-        }
         if !self.started {
             self.start(&mut out, &chunk);
         }
@@ -850,6 +844,18 @@ impl EventsFromChat {
             }
         }
         out
+    }
+
+    fn fail(&mut self, out: &mut Vec<u8>, err: &Value) {
+        let message = err["message"]
+            .as_str()
+            .unwrap_or("the upstream stream failed");
+        event(
+            out,
+            "error",
+            &json!({"type": "error", "error": {"type": "api_error", "message": message}}),
+        );
+        self.done = true;
     }
 
     fn start(&mut self, out: &mut Vec<u8>, chunk: &Value) {

@@ -181,6 +181,32 @@ impl ChunkWriter {
     }
 }
 
+/// One `data:` payload of a chat completion stream, as the protocol translators read it.
+pub enum StreamData {
+    /// `[DONE]`.
+    Done,
+    /// An `{"error": ...}` event: the error object.
+    Error(serde_json::Value),
+    Chunk(serde_json::Value),
+    /// Not JSON: skipped.
+    Other,
+}
+
+impl StreamData {
+    pub fn read(data: &[u8]) -> StreamData {
+        if data == b"[DONE]" {
+            return StreamData::Done;
+        }
+        match serde_json::from_slice::<serde_json::Value>(data) {
+            Ok(mut v) => match v.get_mut("error").map(serde_json::Value::take) {
+                Some(e) => StreamData::Error(e),
+                None => StreamData::Chunk(v),
+            },
+            Err(_) => StreamData::Other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use crate::chat::{
     ChatCompletionRequest, ContentPart, Message, MessageContent, ParseError, StreamOptions, Usage,
 };
+use crate::completion::StreamData;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResponsesRequest {
@@ -475,19 +476,20 @@ impl EventsFromChat {
         if self.done {
             return out;
         }
-        if data == b"[DONE]" {
-            self.complete(&mut out);
-            return out;
-        }
-        let Ok(chunk) = serde_json::from_slice::<Value>(data) else {
-            return out;
+        let chunk = match StreamData::read(data) {
+            StreamData::Done => {
+                self.complete(&mut out);
+                return out;
+            }
+            StreamData::Other => return out,
+            StreamData::Chunk(c) => c,
+            StreamData::Error(err) => {
+                let e = json!({"code": err["code"], "message": err["message"], "param": null});
+                self.event(&mut out, "error", e);
+                self.done = true;
+                return out;
+            }
         };
-        if let Some(err) = chunk.get("error") {
-            let e = json!({"code": err["code"], "message": err["message"], "param": null});
-            self.event(&mut out, "error", e);
-            self.done = true;
-            return out;
-        }
         if !self.started {
             self.start(&mut out, &chunk);
         }

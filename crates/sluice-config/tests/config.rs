@@ -240,7 +240,10 @@ fn wrong_words_name_their_path_and_the_accepted_ones() {
     };
     for (path, words) in [
         ("providers.p.on_client_disconnect", "`drain` or `cancel`"),
-        ("providers.l.kind", "one of `upstream`, `anthropic`, `local`"),
+        (
+            "providers.l.kind",
+            "one of `upstream`, `anthropic`, `local`",
+        ),
         (
             "policies.auto.strategy",
             "one of `static`, `learned`, `semantic`",
