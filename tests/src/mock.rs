@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use bytes::Bytes;
@@ -202,6 +202,15 @@ struct Directive {
     words: Option<usize>,
 }
 
+impl Directive {
+    /// The step's verb and its number: `status:429` is ("status", Some(429)).
+    fn verb(&self) -> (&str, Option<u64>) {
+        let mut step = self.step.split(':');
+        let verb = step.next().unwrap_or("ok");
+        (verb, step.next().and_then(|a| a.parse().ok()))
+    }
+}
+
 fn directive(shared: &Shared, body: &Value) -> Directive {
     let mock = body.get("mock");
     let only = mock
@@ -311,27 +320,30 @@ fn answer_words(body: &Value, words: Option<usize>) -> (Vec<String>, &'static st
     }
 }
 
-async fn chat(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+/// Reads a request's JSON body and records the request; the error says what was wrong.
+async fn recorded(shared: &Shared, req: Request) -> Result<(http::request::Parts, Value), String> {
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
-        return (http::StatusCode::BAD_REQUEST, "unreadable body").into_response();
-    };
-    let body: Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            return error_response(400, &format!("mock: body is not JSON: {e}"), None);
-        }
-    };
+    let bytes = axum::body::to_bytes(body, 64 << 20)
+        .await
+        .map_err(|_| "unreadable body".to_owned())?;
+    let body: Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("mock: body is not JSON: {e}"))?;
     lock(&shared.requests).push(RecordedRequest {
         at: Instant::now(),
         body: body.clone(),
         headers: parts.headers.clone(),
         version: parts.version,
     });
+    Ok((parts, body))
+}
+
+async fn chat(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let body = match recorded(&shared, req).await {
+        Ok((_, body)) => body,
+        Err(e) => return error_response(400, &e, None),
+    };
     let d = directive(&shared, &body);
-    let mut step = d.step.split(':');
-    let verb = step.next().unwrap_or("ok");
-    let arg: Option<u64> = step.next().and_then(|a| a.parse().ok());
+    let (verb, arg) = d.verb();
     match verb {
         "status" => {
             let code = arg.unwrap_or(500) as u16;
@@ -640,20 +652,10 @@ fn messages_as_chat(body: &Value) -> Value {
 }
 
 async fn messages(State(shared): State<Arc<Shared>>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
-        return anthropic_error(400, "unreadable body", None);
+    let (parts, body) = match recorded(&shared, req).await {
+        Ok(r) => r,
+        Err(e) => return anthropic_error(400, &e, None),
     };
-    let body: Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => return anthropic_error(400, &format!("mock: body is not JSON: {e}"), None),
-    };
-    lock(&shared.requests).push(RecordedRequest {
-        at: Instant::now(),
-        body: body.clone(),
-        headers: parts.headers.clone(),
-        version: parts.version,
-    });
     // What the real API checks first.
     if !parts.headers.contains_key("anthropic-version") {
         return anthropic_error(400, "anthropic-version: header is required", None);
@@ -690,9 +692,7 @@ async fn messages(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     }
     let chat = messages_as_chat(&body);
     let d = directive(&shared, &chat);
-    let mut step = d.step.split(':');
-    let verb = step.next().unwrap_or("ok");
-    let arg: Option<u64> = step.next().and_then(|a| a.parse().ok());
+    let (verb, arg) = d.verb();
     match verb {
         "status" => {
             let code = arg.unwrap_or(500) as u16;
@@ -815,25 +815,13 @@ fn answer_messages(
 /// `POST /v1/embeddings`: a deterministic 8-dimensional vector per input (from its bytes),
 /// usage one token per word; the same scripts as chat (`status:N` and so on).
 async fn embeddings(State(shared): State<Arc<Shared>>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
-        return error_response(400, "unreadable body", None);
+    let body = match recorded(&shared, req).await {
+        Ok((_, body)) => body,
+        Err(e) => return error_response(400, &e, None),
     };
-    let Ok(body) = serde_json::from_slice::<Value>(&bytes) else {
-        return error_response(400, "mock: body is not JSON", None);
-    };
-    lock(&shared.requests).push(RecordedRequest {
-        at: Instant::now(),
-        body: body.clone(),
-        headers: parts.headers.clone(),
-        version: parts.version,
-    });
     let d = directive(&shared, &body);
-    if let Some(code) = d
-        .step
-        .strip_prefix("status:")
-        .and_then(|c| c.parse::<u16>().ok())
-    {
+    if let ("status", Some(code)) = d.verb() {
+        let code = code as u16;
         return error_response(
             code,
             &format!("mock failure {code}"),

@@ -94,28 +94,6 @@ impl Block {
     }
 }
 
-impl Content {
-    /// The text blocks joined with newlines (as chat's `MessageContent::text` does).
-    pub fn text(&self) -> String {
-        match self {
-            Content::Text(s) => s.clone(),
-            Content::Blocks(b) => b
-                .iter()
-                .filter(|b| b.kind == "text")
-                .filter_map(|b| b.str("text"))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        }
-    }
-}
-
-fn invalid(param: impl Into<String>, message: impl Into<String>) -> ParseError {
-    ParseError::InvalidValue {
-        param: param.into(),
-        message: message.into(),
-    }
-}
-
 impl MessagesRequest {
     /// Parses and checks a `/v1/messages` body; errors name the field's path.
     pub fn from_slice(body: &[u8]) -> Result<Self, ParseError> {
@@ -123,17 +101,23 @@ impl MessagesRequest {
         let req: MessagesRequest =
             serde_path_to_error::deserialize(de).map_err(ParseError::from_serde)?;
         if req.model.is_empty() {
-            return Err(invalid("model", "you must provide a model parameter"));
+            return Err(ParseError::invalid(
+                "model",
+                "you must provide a model parameter",
+            ));
         }
         if req.messages.is_empty() {
-            return Err(invalid("messages", "at least one message is required"));
+            return Err(ParseError::invalid(
+                "messages",
+                "at least one message is required",
+            ));
         }
         if req.max_tokens == 0 {
-            return Err(invalid("max_tokens", "must be at least 1"));
+            return Err(ParseError::invalid("max_tokens", "must be at least 1"));
         }
         for (i, m) in req.messages.iter().enumerate() {
             if m.role != "user" && m.role != "assistant" {
-                return Err(invalid(
+                return Err(ParseError::invalid(
                     format!("messages.{i}.role"),
                     format!("expected 'user' or 'assistant', got '{}'", m.role),
                 ));
@@ -187,12 +171,15 @@ impl MessagesRequest {
             let mut out = Vec::with_capacity(tools.len());
             for (i, t) in tools.iter().enumerate() {
                 let Some(name) = t.get("name").and_then(Value::as_str) else {
-                    return Err(invalid(format!("tools.{i}.name"), "a tool needs a name"));
+                    return Err(ParseError::invalid(
+                        format!("tools.{i}.name"),
+                        "a tool needs a name",
+                    ));
                 };
                 // Server tools (web search, code execution...) have a `type` and no schema:
                 // only a native Anthropic target could run them.
                 if t.get("input_schema").is_none() {
-                    return Err(invalid(
+                    return Err(ParseError::invalid(
                         format!("tools.{i}"),
                         "only client tools with an input_schema can be translated",
                     ));
@@ -218,7 +205,7 @@ impl MessagesRequest {
                     json!({"type": "function", "function": {"name": name}})
                 }
                 other => {
-                    return Err(invalid(
+                    return Err(ParseError::invalid(
                         "tool_choice.type",
                         format!("expected auto, any, tool or none, got '{other}'"),
                     ))
@@ -418,7 +405,7 @@ fn text_parts(blocks: &[Block], at: &str) -> Result<Vec<ContentPart>, ParseError
         .enumerate()
         .map(|(j, b)| match (b.kind.as_str(), b.str("text")) {
             ("text", Some(t)) => Ok(text_part(t)),
-            _ => Err(invalid(
+            _ => Err(ParseError::invalid(
                 format!("{at}.{j}.type"),
                 format!("expected a text block, got '{}'", b.kind),
             )),
@@ -487,7 +474,12 @@ fn blocks_to_chat(
                         src["data"].as_str().unwrap_or("")
                     ),
                     Some("url") => src["url"].as_str().unwrap_or("").to_owned(),
-                    _ => return Err(invalid(at("source.type"), "expected base64 or url")),
+                    _ => {
+                        return Err(ParseError::invalid(
+                            at("source.type"),
+                            "expected base64 or url",
+                        ))
+                    }
                 };
                 let mut extra = Map::new();
                 extra.insert("image_url".into(), json!({"url": url}));
@@ -526,7 +518,7 @@ fn blocks_to_chat(
             // Reasoning from an earlier turn: only Anthropic can read it back.
             "thinking" | "redacted_thinking" => {}
             other => {
-                return Err(invalid(
+                return Err(ParseError::invalid(
                     at("type"),
                     format!(
                         "content blocks of type '{other}' cannot be sent in a {role} turn here"
@@ -951,10 +943,6 @@ impl ChatFromEvents {
             tools: Vec::new(),
             done: false,
         }
-    }
-
-    pub fn is_done(&self) -> bool {
-        self.done
     }
 
     fn chunk(&self, out: &mut Vec<u8>, choices: Value, usage: Option<&Usage>) {

@@ -149,6 +149,14 @@ pub enum ParseError {
 }
 
 impl ParseError {
+    /// A field whose value is not acceptable, named by its JSON path.
+    pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
+        ParseError::InvalidValue {
+            param: param.into(),
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn from_serde(err: serde_path_to_error::Error<serde_json::Error>) -> Self {
         let path = err.path().to_string();
         let inner = err.into_inner();

@@ -33,20 +33,16 @@ pub enum EmbeddingInput {
     ManyTokens(Vec<Vec<u32>>),
 }
 
-fn invalid(param: &str, message: impl Into<String>) -> ParseError {
-    ParseError::InvalidValue {
-        param: param.into(),
-        message: message.into(),
-    }
-}
-
 impl EmbeddingsRequest {
     pub fn from_slice(body: &[u8]) -> Result<Self, ParseError> {
         let de = &mut serde_json::Deserializer::from_slice(body);
         let req: EmbeddingsRequest =
             serde_path_to_error::deserialize(de).map_err(ParseError::from_serde)?;
         if req.model.is_empty() {
-            return Err(invalid("model", "you must provide a model parameter"));
+            return Err(ParseError::invalid(
+                "model",
+                "you must provide a model parameter",
+            ));
         }
         let n = match &req.input {
             EmbeddingInput::One(_) | EmbeddingInput::Tokens(_) => 1,
@@ -54,7 +50,7 @@ impl EmbeddingsRequest {
             EmbeddingInput::ManyTokens(v) => v.len(),
         };
         if n == 0 || n > MAX_INPUTS {
-            return Err(invalid(
+            return Err(ParseError::invalid(
                 "input",
                 format!("expected between 1 and {MAX_INPUTS} inputs, got {n}"),
             ));
@@ -62,7 +58,7 @@ impl EmbeddingsRequest {
         match req.encoding_format.as_deref() {
             None | Some("float" | "base64") => {}
             Some(other) => {
-                return Err(invalid(
+                return Err(ParseError::invalid(
                     "encoding_format",
                     format!("expected 'float' or 'base64', got '{other}'"),
                 ))

@@ -54,13 +54,6 @@ pub enum Input {
     Items(Vec<Value>),
 }
 
-fn invalid(param: impl Into<String>, message: impl Into<String>) -> ParseError {
-    ParseError::InvalidValue {
-        param: param.into(),
-        message: message.into(),
-    }
-}
-
 fn message(role: &str, content: Option<MessageContent>) -> Message {
     Message {
         role: role.to_owned(),
@@ -83,17 +76,23 @@ impl ResponsesRequest {
         let req: ResponsesRequest =
             serde_path_to_error::deserialize(de).map_err(ParseError::from_serde)?;
         if req.model.is_empty() {
-            return Err(invalid("model", "you must provide a model parameter"));
+            return Err(ParseError::invalid(
+                "model",
+                "you must provide a model parameter",
+            ));
         }
         if req.previous_response_id.is_some() {
-            return Err(invalid(
+            return Err(ParseError::invalid(
                 "previous_response_id",
                 "Sluice keeps no responses, so it cannot continue one: send the whole \
                  conversation in 'input' instead",
             ));
         }
         if matches!(&req.input, Input::Items(items) if items.is_empty()) {
-            return Err(invalid("input", "'input' must contain at least one item"));
+            return Err(ParseError::invalid(
+                "input",
+                "'input' must contain at least one item",
+            ));
         }
         Ok(req)
     }
@@ -116,7 +115,7 @@ impl ResponsesRequest {
             }
         }
         if messages.iter().all(|m| m.role == "system") {
-            return Err(invalid(
+            return Err(ParseError::invalid(
                 "input",
                 "there is no user or assistant message to answer",
             ));
@@ -138,7 +137,7 @@ impl ResponsesRequest {
             let mut out = Vec::new();
             for (i, t) in tools.iter().enumerate() {
                 if t["type"] != "function" {
-                    return Err(invalid(
+                    return Err(ParseError::invalid(
                         format!("tools[{i}].type"),
                         format!("only function tools can be served here, not {}", t["type"]),
                     ));
@@ -160,7 +159,7 @@ impl ResponsesRequest {
                     json!({"type": "function", "function": {"name": o.get("name")}})
                 }
                 _ => {
-                    return Err(invalid(
+                    return Err(ParseError::invalid(
                         "tool_choice",
                         "expected auto, none, required or a function",
                     ))
@@ -187,7 +186,7 @@ impl ResponsesRequest {
                     );
                 }
                 Some(other) => {
-                    return Err(invalid(
+                    return Err(ParseError::invalid(
                         "text.format.type",
                         format!("unknown format '{other}'"),
                     ))
@@ -236,7 +235,7 @@ fn item_to_chat(item: &Value, i: usize, out: &mut Vec<Message>) -> Result<(), Pa
                 Some("developer" | "system") => "system",
                 Some(r @ ("user" | "assistant")) => r,
                 other => {
-                    return Err(invalid(
+                    return Err(ParseError::invalid(
                         format!("input[{i}].role"),
                         format!("expected user, assistant, system or developer, got {other:?}"),
                     ))
@@ -256,7 +255,7 @@ fn item_to_chat(item: &Value, i: usize, out: &mut Vec<Message>) -> Result<(), Pa
                             }
                             Some("input_image") => {
                                 let Some(url) = p["image_url"].as_str() else {
-                                    return Err(invalid(
+                                    return Err(ParseError::invalid(
                                         format!("input[{i}].content[{j}].image_url"),
                                         "images are taken by URL or data URL (file ids need stored files)",
                                     ));
@@ -274,7 +273,7 @@ fn item_to_chat(item: &Value, i: usize, out: &mut Vec<Message>) -> Result<(), Pa
                                 });
                             }
                             other => {
-                                return Err(invalid(
+                                return Err(ParseError::invalid(
                                     format!("input[{i}].content[{j}].type"),
                                     format!("content of type {other:?} cannot be served here"),
                                 ))
@@ -284,7 +283,7 @@ fn item_to_chat(item: &Value, i: usize, out: &mut Vec<Message>) -> Result<(), Pa
                     MessageContent::Parts(out)
                 }
                 _ => {
-                    return Err(invalid(
+                    return Err(ParseError::invalid(
                         format!("input[{i}].content"),
                         "expected a string or a list of content parts",
                     ))
@@ -327,7 +326,7 @@ fn item_to_chat(item: &Value, i: usize, out: &mut Vec<Message>) -> Result<(), Pa
         // Reasoning items of an earlier turn: only OpenAI could read them back.
         "reasoning" => {}
         other => {
-            return Err(invalid(
+            return Err(ParseError::invalid(
                 format!("input[{i}].type"),
                 format!("items of type '{other}' cannot be served here"),
             ))
@@ -445,10 +444,6 @@ impl EventsFromChat {
             usage: None,
             done: false,
         }
-    }
-
-    pub fn is_done(&self) -> bool {
-        self.done
     }
 
     fn event(&mut self, out: &mut Vec<u8>, kind: &str, mut data: Value) {

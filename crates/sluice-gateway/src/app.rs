@@ -21,7 +21,7 @@ pub async fn list_models(
     Extension(Pinned(rt)): Extension<Pinned>,
 ) -> Response {
     let cfg = &rt.config;
-    let data = cfg
+    let mut data = cfg
         .exposed_names()
         .filter(|(name, _)| who.as_ref().is_none_or(|c| c.may_use(name)))
         .map(|(name, is_policy)| {
@@ -45,7 +45,6 @@ pub async fn list_models(
             }
         })
         .collect::<Vec<_>>();
-    let mut data = data;
     // The router's embedder answers `/v1/embeddings` under its configured name.
     if let Some(r) = rt.router.as_ref() {
         let name = &r.config.model;

@@ -25,10 +25,7 @@ use crate::ledger::{prices, Entry};
 use crate::state::AppState;
 
 fn invalid(param: &str, message: impl Into<String>) -> ApiError {
-    ApiError::parse(&ParseError::InvalidValue {
-        param: param.into(),
-        message: message.into(),
-    })
+    ApiError::parse(&ParseError::invalid(param, message))
 }
 
 pub async fn handler(State(state): State<Arc<AppState>>, req: Request) -> Response {

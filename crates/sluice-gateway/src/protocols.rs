@@ -131,12 +131,10 @@ pub async fn responses(State(state): State<Arc<AppState>>, req: Request, next: N
 
 /// `GET` or `DELETE /v1/responses/{id}`: nothing is stored to read back.
 pub async fn stored_response() -> Response {
-    ApiError::parse(&ParseError::InvalidValue {
-        param: "response_id".into(),
-        message: "Sluice keeps no responses (requests are stateless): there is nothing to \
-                  retrieve or delete"
-            .into(),
-    })
+    ApiError::parse(&ParseError::invalid(
+        "response_id",
+        "Sluice keeps no responses (requests are stateless): there is nothing to retrieve or delete",
+    ))
     .into_response()
 }
 

@@ -766,7 +766,7 @@ const OPPOSITES: &[(&str, &str)] = &[
 /// the same: `dis`+able vs `en`+able, `in`+crease vs `de`+crease.
 const PREFIXES: &[&str] = &[
     "un", "dis", "de", "in", "im", "il", "ir", "non", "anti", "mis", "en", "ex", "up", "down",
-    "over", "under", "upper", "lower", "pre", "post", "over",
+    "over", "under", "upper", "lower", "pre", "post",
 ];
 
 /// Number words as digits, so "5" and "five" agree.
@@ -883,6 +883,8 @@ impl Signature {
         // All caps (or nearly) says nothing about which words are names.
         let shouting = letters > 0 && upper * 10 > letters * 6;
         let mut sig = Signature::default();
+        // Lowercased, in order, for the direction guard.
+        let mut words = Vec::with_capacity(toks.len());
         for (tok, at_start) in &toks {
             // "France's" names France.
             let tok = tok
@@ -921,17 +923,9 @@ impl Signature {
             if let Some(u) = unit(&lower) {
                 sig.units.push(u.to_owned());
             }
-            sig.words.insert(lower);
+            sig.words.insert(lower.clone());
+            words.push(lower);
         }
-        let words: Vec<String> = toks
-            .iter()
-            .map(|(t, _)| {
-                t.chars()
-                    .filter(|c| *c != '\'' && *c != '’')
-                    .flat_map(char::to_lowercase)
-                    .collect()
-            })
-            .collect();
         for (i, w) in words.iter().enumerate() {
             if DIRECTIONAL.contains(&w.as_str()) && !sig.sides.iter().any(|(d, ..)| d == w) {
                 let side = |ws: &[String]| -> HashSet<String> {
@@ -992,43 +986,24 @@ impl Signature {
 
 fn opposite(x: &str, y: &str) -> bool {
     let (sx, sy) = (stem(x), stem(y));
-    let listed = |a: &str, b: &str| {
-        OPPOSITES
-            .iter()
-            .any(|&(p, q)| (p == a && q == b) || (p == b && q == a))
-    };
-    let listed_stems = || {
-        OPPOSITES.iter().any(|&(p, q)| {
-            let (p, q) = (stem(p), stem(q));
-            (p == sx && q == sy) || (p == sy && q == sx)
-        })
-    };
-    if listed(x, y) || listed_stems() {
+    let listed = OPPOSITES.iter().any(|&(p, q)| {
+        let (p, q) = (stem(p), stem(q));
+        (p == sx && q == sy) || (p == sy && q == sx)
+    });
+    if listed {
         return true;
     }
     // The same stem behind different prefixes (or one bare): enable/disable,
     // install/uninstall, increase/decrease.
-    for px in PREFIXES.iter().map(|p| Some(*p)).chain([None]) {
-        for py in PREFIXES.iter().map(|p| Some(*p)).chain([None]) {
-            if px == py {
-                continue;
-            }
-            let rx = match px {
-                Some(p) => sx.strip_prefix(p),
-                None => Some(sx),
-            };
-            let ry = match py {
-                Some(p) => sy.strip_prefix(p),
-                None => Some(sy),
-            };
-            if let (Some(rx), Some(ry)) = (rx, ry) {
-                if rx == ry && rx.len() >= 3 {
-                    return true;
-                }
-            }
-        }
-    }
-    false
+    splits(sx).any(|(px, rx)| rx.len() >= 3 && splits(sy).any(|(py, ry)| px != py && rx == ry))
+}
+
+/// A word as (prefix, rest) for each of [`PREFIXES`] it starts with, and as itself.
+fn splits(w: &str) -> impl Iterator<Item = (Option<&'static str>, &str)> {
+    PREFIXES
+        .iter()
+        .filter_map(move |p| w.strip_prefix(p).map(|rest| (Some(*p), rest)))
+        .chain([(None, w)])
 }
 
 #[cfg(test)]

@@ -95,14 +95,40 @@ pub enum Lookup {
     Miss,
 }
 
-fn fnv(h: &mut u64, bytes: &[u8]) {
-    for b in bytes {
-        *h ^= u64::from(*b);
-        *h = h.wrapping_mul(0x0100_0000_01b3);
+/// FNV-1a, fed with `write` (JSON is serialised straight into it, with no copy of the
+/// request) and closed per field with [`Fnv::field`].
+struct Fnv(u64);
+
+impl Fnv {
+    /// Ends a field, so that ("ab", "c") and ("a", "bc") differ.
+    fn field(&mut self) {
+        self.0 ^= 0xff;
+        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
     }
-    // A separator, so that ("ab", "c") and ("a", "bc") differ.
-    *h ^= 0xff;
-    *h = h.wrapping_mul(0x0100_0000_01b3);
+
+    fn add(&mut self, bytes: &[u8]) {
+        std::io::Write::write_all(self, bytes).unwrap_or_default();
+        self.field();
+    }
+
+    fn add_json(&mut self, v: &impl Serialize) {
+        serde_json::to_writer(&mut *self, v).unwrap_or_default();
+        self.field();
+    }
+}
+
+impl std::io::Write for Fnv {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Lowercased, apostrophes dropped, runs of spacing and punctuation as one space; symbols
@@ -161,35 +187,35 @@ pub fn probe(
     let no_store = control.contains("no-store");
     let no_cache = control.contains("no-cache") || no_store;
 
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    fnv(&mut h, policy.as_bytes());
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    h.add(policy.as_bytes());
     let scope = match (config.scope, caller) {
         (CacheScope::Global, _) | (_, None) => "",
         (CacheScope::Tenant, Some(c)) => c.key.tenant.as_str(),
         (CacheScope::Key, Some(c)) => c.key.id.as_str(),
     };
-    fnv(&mut h, config.scope.name().as_bytes());
-    fnv(&mut h, scope.as_bytes());
+    h.add(config.scope.name().as_bytes());
+    h.add(scope.as_bytes());
     // Earlier turns exactly as sent; the parameters that shape an answer.
-    fnv(&mut h, &serde_json::to_vec(earlier).unwrap_or_default());
-    let mut params = chat.extra.clone();
-    for k in [
-        "user",
-        "metadata",
-        "store",
-        "service_tier",
-        "stream_options",
-    ] {
-        params.shift_remove(k);
+    h.add_json(&earlier);
+    for (k, v) in &chat.extra {
+        if ![
+            "user",
+            "metadata",
+            "store",
+            "service_tier",
+            "stream_options",
+        ]
+        .contains(&k.as_str())
+        {
+            h.add(k.as_bytes());
+            h.add_json(v);
+        }
     }
-    fnv(&mut h, &serde_json::to_vec(&params).unwrap_or_default());
-    fnv(
-        &mut h,
-        format!("{:?}/{:?}", chat.max_tokens, chat.max_completion_tokens).as_bytes(),
-    );
+    h.add_json(&(chat.max_tokens, chat.max_completion_tokens));
     Some(Probe {
         policy: policy.to_owned(),
-        bucket: h,
+        bucket: h.0,
         normalized: normalize(&text),
         sig: Signature::of(&text),
         text,
@@ -374,10 +400,10 @@ impl ResponseCache {
         }
     }
 
-    /// Entries held in this process (Redis entries are not counted).
-    pub fn entries(&self) -> HashMap<String, usize> {
+    /// A policy's entries held in this process (Redis entries are not counted).
+    pub fn len(&self, policy: &str) -> usize {
         let m = self.memory.lock().unwrap_or_else(|p| p.into_inner());
-        m.iter().map(|(k, v)| (k.clone(), v.len)).collect()
+        m.get(policy).map_or(0, |p| p.len)
     }
 
     /// The entries of the probe's bucket, newest first.
@@ -573,7 +599,7 @@ mod tests {
             p.bucket = i as u64 % 2;
             c.insert(&p, None, answer("x"), &cfg, 0).await.unwrap();
         }
-        assert_eq!(c.entries()["p"], 3);
+        assert_eq!(c.len("p"), 3);
         for (q, bucket, found) in [
             ("question a", 0, false),
             ("question b", 1, false),

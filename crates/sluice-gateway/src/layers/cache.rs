@@ -70,7 +70,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Before routing: the exact match.
 pub async fn exact(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
-    let Some((probe, config, policy)) = prepare(&req) else {
+    let Some((probe, config)) = prepare(&req) else {
         return next.run(req).await;
     };
     let m = &state.metrics.cache;
@@ -93,14 +93,19 @@ pub async fn exact(State(state): State<Arc<AppState>>, mut req: Request, next: N
                 .inc();
             // Routing did not run: the ledger entry and outcome row learn the policy here.
             let ext = req.extensions();
-            if let Some(meter) = ext.get::<Meter>() {
-                let baseline = ext.get::<Pinned>().and_then(|p| {
-                    let b = policy.baseline.as_ref()?;
-                    p.0.config.models.get(b).map(prices)
-                });
-                let draft = crate::layers::outcome::cache_hit_draft(&state, ext, &policy);
+            let runtime = ext.get::<Pinned>().map(|p| &p.0);
+            let policy = runtime.and_then(|r| r.config.policies.get(&probe.policy));
+            if let (Some(meter), Some(runtime), Some(policy)) =
+                (ext.get::<Meter>(), runtime, policy)
+            {
+                let baseline = policy
+                    .baseline
+                    .as_ref()
+                    .and_then(|b| runtime.config.models.get(b))
+                    .map(prices);
+                let draft = crate::layers::outcome::cache_hit_draft(&state, ext, policy);
                 meter.update(|en| {
-                    en.policy.clone_from(&policy.name);
+                    en.policy.clone_from(&probe.policy);
                     en.baseline = baseline;
                     en.draft = draft.map(Box::new);
                 });
@@ -108,7 +113,7 @@ pub async fn exact(State(state): State<Arc<AppState>>, mut req: Request, next: N
             return serve(
                 &state,
                 &req,
-                &policy.name,
+                &probe.policy,
                 &e.answer,
                 "hit",
                 "cache: the same prompt".into(),
@@ -231,8 +236,8 @@ pub async fn semantic(State(state): State<Arc<AppState>>, req: Request, next: Ne
     }
 }
 
-/// The request's probe, its policy's cache settings and the policy, when all exist.
-fn prepare(req: &Request) -> Option<(Probe, CacheConfig, sluice_config::PolicyConfig)> {
+/// The request's probe and its policy's cache settings, when both exist.
+fn prepare(req: &Request) -> Option<(Probe, CacheConfig)> {
     let ext = req.extensions();
     let Pinned(runtime) = ext.get::<Pinned>()?;
     let Parsed(chat) = ext.get::<Parsed>()?;
@@ -253,7 +258,7 @@ fn prepare(req: &Request) -> Option<(Probe, CacheConfig, sluice_config::PolicyCo
         caller.as_deref(),
         req.headers(),
     )?;
-    Some((probe, config, policy.clone()))
+    Some((probe, config))
 }
 
 /// The routing embedding when the router made one; else the last message's, when a
@@ -294,7 +299,9 @@ fn serve(
     if let Some(mut entry) = ext.get::<Meter>().and_then(Meter::take) {
         entry.route = CACHE_ROUTE.into();
         entry.price = TokenPrices::default();
-        entry.answered(answer.content.clone());
+        if entry.wants_text() {
+            entry.answered(answer.content.clone());
+        }
         entry.finish(
             200,
             "cache_hit",
@@ -480,9 +487,10 @@ impl Capture {
                     .with_label_values(&[c.probe.policy.as_str(), "error"])
                     .inc(),
             }
-            for (policy, n) in c.state.cache.entries() {
-                m.entries.with_label_values(&[&policy]).set(n as i64);
-            }
+            let policy = c.probe.policy.as_str();
+            m.entries
+                .with_label_values(&[policy])
+                .set(c.state.cache.len(policy) as i64);
         });
     }
 }
